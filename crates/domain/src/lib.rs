@@ -1,0 +1,12 @@
+//! Scimitar's identity model: resources, schemas and their validation, PATCH, projection, and the
+//! ports (`Store`, `Clock`) that adapters implement. No HTTP, no SQL.
+
+pub mod clock;
+pub mod error;
+pub mod model;
+pub mod store;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{Error, Result};
+pub use model::*;
+pub use store::Store;
