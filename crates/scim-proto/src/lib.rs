@@ -1,6 +1,8 @@
 //! SCIM 2.0 wire types (RFC 7643, RFC 7644): message schemas, ListResponse, PatchOp, Bulk, Error,
 //! and the schema representation. serde only; no I/O.  [API boundary]
 
+pub mod schema;
+
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
