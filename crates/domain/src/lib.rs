@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod schema;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
