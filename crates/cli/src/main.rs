@@ -1,3 +1,39 @@
-fn main() {
-    println!("Hello, world!");
+//! `scimitar`: the identity provisioning hub in one binary. This crate reads configuration, picks
+//! the concrete store, wires the server and runs subcommands.
+
+mod admin;
+mod bench;
+mod config;
+mod serve;
+
+use clap::Parser as _;
+
+fn main() -> std::process::ExitCode {
+    let cli = config::Cli::parse();
+    config::init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: config::Cli) -> anyhow::Result<()> {
+    use config::Command;
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.storage, args).await,
+        Command::Tenant(cmd) => admin::tenant(&cli.storage, cmd).await,
+        Command::Token(cmd) => admin::token(&cli.storage, cmd).await,
+        Command::Schema(cmd) => admin::schema(&cli.storage, cmd).await,
+        Command::Bench(args) => bench::run(args).await,
+    }
 }

@@ -1,14 +1,108 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Scimitar's HTTP face: the SCIM 2.0 service provider under `/scim/v2`, the admin API under
+//! `/api/v1`, health under `/healthz`. `fn app(state) -> Router` is the whole server; the binary
+//! binds it to a socket.
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod etag;
+pub mod json;
+pub mod scim;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::routing::get;
+use axum::Router;
+use domain::schema::Registry;
+use domain::{Clock, Store};
+
+pub use error::{ApiError, ApiResult};
+
+/// Limits and settings of the HTTP server, validated.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted anywhere but `/Bulk`.
+    pub max_body_bytes: usize,
+    /// `/Bulk`: largest body, and most operations per request (both advertised).
+    pub bulk_max_payload: usize,
+    pub bulk_max_operations: usize,
+    /// Largest page (`filter.maxResults`), and the page size when the client gives no `count`.
+    pub max_results: u64,
+    pub default_count: u64,
+    /// The externally visible base URL of the SCIM API, e.g. `https://id.example.com/scim/v2`;
+    /// `None`: derived from the request's `Host`.
+    pub public_url: Option<String>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 1024 * 1024,
+            bulk_max_payload: 4 * 1024 * 1024,
+            bulk_max_operations: 1000,
+            max_results: 1000,
+            default_count: 100,
+            public_url: None,
+        }
     }
+}
+
+/// What every handler gets: the store, the clock, settings, and the tenants' schema registries.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+    registries: Arc<RwLock<HashMap<String, Arc<Registry>>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
+        AppState { store, clock, config: Arc::new(config), registries: Arc::default() }
+    }
+
+    /// The tenant's schema registry: the built-in schemas plus its registered extensions.
+    pub async fn registry(&self, tenant_id: &str) -> ApiResult<Arc<Registry>> {
+        if let Some(r) = self.registries.read().ok().and_then(|m| m.get(tenant_id).cloned()) {
+            return Ok(r);
+        }
+        let mut exts = Vec::new();
+        for json in self.store.extension_schemas(tenant_id).await? {
+            exts.push(Registry::parse_extension(&json)?);
+        }
+        let registry = Arc::new(Registry::with_extensions(exts)?);
+        if let Ok(mut m) = self.registries.write() {
+            m.insert(tenant_id.to_owned(), registry.clone());
+        }
+        Ok(registry)
+    }
+
+    /// Forgets a tenant's cached registry after its extension schemas changed.
+    pub fn invalidate_registry(&self, tenant_id: &str) {
+        if let Ok(mut m) = self.registries.write() {
+            m.remove(tenant_id);
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/scim/v2", scim::routes())
+        .nest("/api/v1", admin::routes())
+        .fallback(scim::no_route)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
 }

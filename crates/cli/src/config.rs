@@ -1,0 +1,196 @@
+//! Configuration in two steps (STYLE 19): the clap + TOML structs below (doc comments are the
+//! `--help`), then a validated `serve::Settings`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use domain::Store;
+use serde::Deserialize;
+
+/// Scimitar: an identity provisioning hub. A SCIM 2.0 directory for users and groups, in one
+/// binary, on embedded SQLite by default.
+///
+/// Start with `scimitar serve`; the first start prints an admin token for the tenant `default`
+/// (or set SCIMITAR_BOOTSTRAP_TOKEN). SCIM clients then use http://127.0.0.1:8080/scim/v2 with
+/// `Authorization: Bearer <token>`.
+#[derive(Debug, Parser)]
+#[command(name = "scimitar", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "SCIMITAR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where the data lives; shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Directory of the embedded SQLite database (created if missing).
+    #[arg(long, global = true, env = "SCIMITAR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL instead of the data directory: `sqlite://PATH`. (`postgres://…` arrives with
+    /// the PostgreSQL store.)
+    #[arg(long, global = true, env = "SCIMITAR_DATABASE")]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: SCIM at /scim/v2, admin API at /api/v1, health at /healthz.
+    Serve(ServeArgs),
+    /// Manage tenants (isolated directories).
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage API tokens (shown once, stored hashed).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Manage a tenant's extension schemas (custom SCIM attributes).
+    #[command(subcommand)]
+    Schema(SchemaCmd),
+    /// Measure the server against its performance targets (creates a temporary store).
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIMITAR_LISTEN")]
+    pub listen: Option<String>,
+    /// TOML configuration file (keys: listen, data_dir, database, public_url, [limits]).
+    #[arg(long, env = "SCIMITAR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The SCIM base URL as clients reach it (for `meta.location`), e.g.
+    /// https://id.example.com/scim/v2. Default: from the request's Host header.
+    #[arg(long, env = "SCIMITAR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        /// Its name (unique).
+        name: String,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token and print it once on stdout.
+    Create {
+        /// The tenant the token belongs to.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Scopes: scim:read, scim:write, admin (repeat or comma-separate). Default: scim:read,scim:write.
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<String>,
+        /// Expiry: a duration such as 90d, 12h, 30m, or an RFC 3339 time. Default: never.
+        #[arg(long)]
+        expires: Option<String>,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List a tenant's tokens (never their secrets).
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The token id shown by `token list`.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCmd {
+    /// Register (or replace) an extension schema from a JSON file (RFC 7643 §7 form, optional
+    /// "resourceType": "User" | "Group").
+    Add {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        file: PathBuf,
+    },
+    /// List the tenant's extension schemas.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Remove an extension schema by URN.
+    Remove {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        uri: String,
+    },
+}
+
+/// The configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
+    pub public_url: Option<String>,
+    #[serde(default)]
+    pub limits: FileLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    pub max_body_bytes: Option<usize>,
+    pub bulk_max_operations: Option<usize>,
+    pub bulk_max_payload: Option<usize>,
+    pub max_results: Option<u64>,
+    pub default_count: Option<u64>,
+}
+
+pub fn read_file_config(path: &std::path::Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))
+}
+
+pub const DEFAULT_DATA_DIR: &str = "./scimitar-data";
+
+/// Opens the configured store: SQLite in the data directory unless a database URL says otherwise.
+pub fn open_store(data_dir: Option<&std::path::Path>, database: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+    let path = match database {
+        Some(url) if url.starts_with("sqlite://") => PathBuf::from(url.trim_start_matches("sqlite://")),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            anyhow::bail!("PostgreSQL is not available in this build yet; use the embedded SQLite store (omit --database)")
+        }
+        Some(url) => anyhow::bail!("unsupported database URL `{url}`; use sqlite://PATH"),
+        None => data_dir.unwrap_or(std::path::Path::new(DEFAULT_DATA_DIR)).join("scimitar.db"),
+    };
+    let store = store_sqlite::SqliteStore::open(&path)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCIMITAR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

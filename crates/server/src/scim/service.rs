@@ -1,0 +1,164 @@
+//! The SCIM operations themselves, shared by the single-resource endpoints and `/Bulk`:
+//! validate → store → (caller renders). Handlers only translate HTTP to these calls.
+
+use domain::patch::{apply_patch, needs_members, parse_patch};
+use domain::schema::{Mode, Registry};
+use domain::{Error, Load, MembersChange, ResourceKind, Scope, StoredResource, Write};
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::etag::Preconditions;
+use crate::AppState;
+
+/// How often a write without `If-Match` retries after losing a race to another writer.
+const WRITE_RETRIES: usize = 5;
+
+/// One request's view: who calls, and their tenant's schemas.
+#[derive(Clone)]
+pub struct Ctx {
+    pub state: AppState,
+    pub principal: Principal,
+    pub registry: std::sync::Arc<Registry>,
+}
+
+impl Ctx {
+    pub async fn new(state: &AppState, principal: Principal) -> ApiResult<Ctx> {
+        let registry = state.registry(&principal.tenant_id).await?;
+        Ok(Ctx { state: state.clone(), principal, registry })
+    }
+
+    fn tenant(&self) -> &str {
+        &self.principal.tenant_id
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.state.clock.now()
+    }
+
+    pub async fn create(&self, kind: ResourceKind, body: Value, load: Load) -> ApiResult<StoredResource> {
+        self.principal.require(Scope::ScimWrite)?;
+        let validated = self.registry.validate(kind, body, Mode::Create)?;
+        let mut created = self.state.store.create(self.tenant(), Write::whole(validated), self.now()).await?;
+        self.complete(&mut created, load).await?;
+        Ok(created)
+    }
+
+    pub async fn get(&self, kind: ResourceKind, id: &str, load: Load) -> ApiResult<StoredResource> {
+        self.principal.require(Scope::ScimRead)?;
+        self.state
+            .store
+            .get(self.tenant(), kind, id, load)
+            .await?
+            .ok_or_else(|| not_found(kind, id).into())
+    }
+
+    pub async fn replace(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        body: Value,
+        pre: &Preconditions,
+        load: Load,
+    ) -> ApiResult<StoredResource> {
+        self.principal.require(Scope::ScimWrite)?;
+        let mut attempt = 0;
+        loop {
+            let current = self.get(kind, id, Load::NONE).await?;
+            pre.check_write(current.version)?;
+            let validated = self.registry.validate(kind, body.clone(), Mode::Replace(&current))?;
+            let result = self
+                .state
+                .store
+                .replace(self.tenant(), kind, id, Write::whole(validated), Some(current.version), self.now(), load)
+                .await;
+            match result {
+                Err(Error::PreconditionFailed(_)) if pre.if_match.is_none() && attempt < WRITE_RETRIES => {
+                    attempt += 1;
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    pub async fn patch(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        pre: &Preconditions,
+        load: Load,
+    ) -> ApiResult<StoredResource> {
+        self.principal.require(Scope::ScimWrite)?;
+        let ops = parse_patch(body)?;
+        let want_members = kind == ResourceKind::Group && needs_members(&ops);
+        let mut attempt = 0;
+        loop {
+            let current = self.get(kind, id, Load { members: want_members, groups: false }).await?;
+            pre.check_write(current.version)?;
+            let mut patched = current.body.clone();
+            let members = apply_patch(
+                kind,
+                &mut patched,
+                current.members.as_deref(),
+                &ops,
+                &self.registry.info(kind),
+            )?;
+            let validated = self.registry.validate(kind, Value::Object(patched), Mode::Replace(&current))?;
+            if validated.body() == &current.body && members == MembersChange::Keep {
+                // Nothing changed: no write, no new version, nothing for apps to follow.
+                let mut unchanged = current;
+                unchanged.members = None;
+                self.complete(&mut unchanged, load).await?;
+                return Ok(unchanged);
+            }
+            let write = Write { body: validated, members };
+            let result = self
+                .state
+                .store
+                .replace(self.tenant(), kind, id, write, Some(current.version), self.now(), load)
+                .await;
+            match result {
+                Err(Error::PreconditionFailed(_)) if pre.if_match.is_none() && attempt < WRITE_RETRIES => {
+                    attempt += 1;
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    pub async fn delete(&self, kind: ResourceKind, id: &str, pre: &Preconditions) -> ApiResult<()> {
+        self.principal.require(Scope::ScimWrite)?;
+        let expected = if pre.if_match.is_some() || pre.if_none_match.is_some() {
+            let current = self.get(kind, id, Load::NONE).await?;
+            pre.check_write(current.version)?;
+            Some(current.version)
+        } else {
+            None
+        };
+        self.state.store.delete(self.tenant(), kind, id, expected, self.now()).await?;
+        Ok(())
+    }
+
+    /// Loads what a response needs that a write did not return (a new user has no groups).
+    async fn complete(&self, res: &mut StoredResource, load: Load) -> ApiResult<()> {
+        match res.kind {
+            ResourceKind::User if load.groups && res.groups.is_none() => {
+                if let Some(full) = self.state.store.get(self.tenant(), res.kind, &res.id, load).await? {
+                    res.groups = full.groups;
+                }
+            }
+            ResourceKind::Group if load.members && res.members.is_none() => {
+                if let Some(full) = self.state.store.get(self.tenant(), res.kind, &res.id, load).await? {
+                    res.members = full.members;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+pub fn not_found(kind: ResourceKind, id: &str) -> Error {
+    Error::NotFound(format!("{} `{id}` not found", kind.name()))
+}
