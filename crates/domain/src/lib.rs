@@ -4,6 +4,8 @@
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod project;
+pub mod render;
 pub mod schema;
 pub mod store;
 
