@@ -5,6 +5,8 @@
 //! a bare string for `manager`, URN-prefixed extension keys. Strict about types, required
 //! attributes, `primary` and immutability, with messages that name the attribute.
 
+use std::collections::HashSet;
+
 use scim_proto::schema::{AttributeRepr, AttributeType, Mutability};
 use serde_json::{Map, Value};
 
@@ -290,9 +292,11 @@ fn normalize(attr: &AttributeRepr, value: Option<Value>, path: &str) -> Result<O
         other => vec![other],
     };
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    // Keyed by the serialised value, so large arrays do not cost quadratic time.
+    let mut seen = HashSet::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         if let Some(v) = single(attr, item, &format!("{path}[{i}]"))? {
-            if !out.contains(&v) {
+            if seen.insert(v.to_string()) {
                 out.push(v);
             }
         }
@@ -422,6 +426,7 @@ fn group_members(value: Value) -> Result<Option<Vec<String>>> {
         other => vec![other],
     };
     let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    let mut seen = HashSet::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let id = match item {
             Value::Null => continue,
@@ -446,7 +451,7 @@ fn group_members(value: Value) -> Result<Option<Vec<String>>> {
                 )))
             }
         };
-        if !ids.contains(&id) {
+        if seen.insert(id.clone()) {
             ids.push(id);
         }
     }
