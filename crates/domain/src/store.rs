@@ -49,6 +49,7 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the body (and applies the membership change) of an existing resource.
     /// With `expected_version`, fails with `Error::PreconditionFailed` unless it is current.
     /// The returned resource has members/groups loaded as `load` asks.
+    #[allow(clippy::too_many_arguments)]
     async fn replace(
         &self,
         tenant_id: &str,
