@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod patch;
 pub mod project;
 pub mod render;
 pub mod schema;
