@@ -962,3 +962,57 @@ fn needs_members_only_for_filters_beyond_value_eq() {
         json!([{"op": "remove", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members[type eq \"Group\"]"}])
     ));
 }
+
+#[test]
+fn rfc7644_3_5_2_3_pathless_replace_group_with_members() {
+    group(
+        tour_guides(),
+        json!([{"op": "replace", "value": {"id": "abf4dd94", "displayName": "Guides", "members": [{"value": "u1"}, {"value": "u2"}]}}]),
+        expect![[r#"
+            - displayName: "Tour Guides"
+            + displayName: "Guides"
+            Set(["u1", "u2"])"#]],
+    );
+}
+
+#[test]
+fn rfc7644_3_5_2_3_replace_member_by_filter() {
+    group(
+        tour_guides(),
+        json!([{"op": "replace", "path": "members[value eq \"u1\"]", "value": {"value": "u3"}}]),
+        expect![[r#"Delta { add: ["u3"], remove: ["u1"] }"#]],
+    );
+}
+
+#[test]
+fn rfc7644_3_5_2_2_remove_members_by_filter_sees_earlier_adds() {
+    let members = [
+        member("u1", "Babs"),
+        Member {
+            value: "g1".into(),
+            kind: ResourceKind::Group,
+            display: None,
+        },
+    ];
+    check_with(
+        ResourceKind::Group,
+        tour_guides(),
+        Some(&members),
+        patch_body(json!([
+            {"op": "add", "path": "members", "value": [{"value": "u2"}]},
+            {"op": "remove", "path": "members[value sw \"u\"]"}
+        ])),
+        expect![[r#"Delta { add: [], remove: ["u1", "u2"] }"#]],
+    );
+}
+
+#[test]
+fn members_sub_attribute_is_invalid_path() {
+    group(
+        tour_guides(),
+        json!([{"op": "replace", "path": "members[value eq \"u1\"].display", "value": "x"}]),
+        expect![[
+            r#"InvalidPath("`members.display` is not patchable: member details come from the member resources (Operations[0])")"#
+        ]],
+    );
+}

@@ -10,6 +10,7 @@
 //! Invariant: group members never enter the body; they come out as a [`MembersChange`].
 
 mod apply;
+mod edit;
 mod members;
 mod parse;
 
