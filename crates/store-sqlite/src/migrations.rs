@@ -1,0 +1,118 @@
+//! The database schema, as an ordered list of scripts applied according to `PRAGMA user_version`.
+//!
+//! Invariant: scripts are only ever appended; a released script never changes.
+
+use rusqlite::Connection;
+
+use crate::convert::SqlResult;
+
+/// Script `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: tenants, tokens, extension schemas, resources with their lookup indexes, emails,
+    //    memberships, the change log.
+    r#"
+    CREATE TABLE tenants (
+        id      TEXT PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL
+    );
+
+    CREATE TABLE tokens (
+        id        TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id),
+        name      TEXT NOT NULL,
+        hash      BLOB NOT NULL UNIQUE,
+        scopes    TEXT NOT NULL,
+        created   INTEGER NOT NULL,
+        expires   INTEGER,
+        revoked   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX tokens_tenant ON tokens(tenant_id);
+
+    CREATE TABLE extension_schemas (
+        tenant_id TEXT NOT NULL REFERENCES tenants(id),
+        uri       TEXT NOT NULL COLLATE NOCASE,
+        json      TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, uri)
+    );
+
+    -- `body` is the SCIM JSON without id, meta, members and groups. The *_lc columns are
+    -- lowercased copies for the case-insensitive (caseExact=false) attributes; `display` is what
+    -- a member reference shows (displayName, else userName).
+    CREATE TABLE resources (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id       TEXT NOT NULL REFERENCES tenants(id),
+        kind            TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        user_name_lc    TEXT,
+        external_id     TEXT,
+        display_name_lc TEXT,
+        display         TEXT,
+        created         INTEGER NOT NULL,
+        last_modified   INTEGER NOT NULL,
+        version         INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX resources_id ON resources(tenant_id, kind, id);
+    -- Index entries end with the rowid, so this also serves `ORDER BY seq` and `seq > ?`.
+    CREATE INDEX resources_list ON resources(tenant_id, kind);
+    CREATE UNIQUE INDEX resources_user_name ON resources(tenant_id, user_name_lc)
+        WHERE kind = 'User';
+    CREATE UNIQUE INDEX resources_group_display_name ON resources(tenant_id, display_name_lc)
+        WHERE kind = 'Group';
+    CREATE INDEX resources_user_display_name ON resources(tenant_id, display_name_lc)
+        WHERE kind = 'User';
+    CREATE INDEX resources_external_id ON resources(tenant_id, kind, external_id);
+
+    CREATE TABLE emails (
+        tenant_id    TEXT NOT NULL,
+        resource_seq INTEGER NOT NULL REFERENCES resources(seq) ON DELETE CASCADE,
+        value_lc     TEXT NOT NULL
+    );
+    CREATE INDEX emails_value ON emails(tenant_id, value_lc);
+    CREATE INDEX emails_resource ON emails(resource_seq);
+
+    -- One row per direct membership; rowid order is insertion order.
+    CREATE TABLE memberships (
+        tenant_id  TEXT NOT NULL,
+        group_seq  INTEGER NOT NULL REFERENCES resources(seq) ON DELETE CASCADE,
+        member_seq INTEGER NOT NULL REFERENCES resources(seq) ON DELETE CASCADE,
+        PRIMARY KEY (group_seq, member_seq)
+    );
+    CREATE INDEX memberships_member ON memberships(member_seq);
+
+    CREATE TABLE changes (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        op          TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        at          INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// Brings the schema up to date, one transaction per script.
+pub(crate) fn migrate(conn: &mut Connection) -> domain::Result<()> {
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .sql()?;
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if current > known {
+        return Err(domain::Error::Internal(format!(
+            "database schema version {current} is newer than this build knows ({known})"
+        )));
+    }
+    for (version, script) in (1_i64..)
+        .zip(MIGRATIONS.iter())
+        .skip_while(|(v, _)| *v <= current)
+    {
+        let tx = conn.transaction().sql()?;
+        tx.execute_batch(script).sql()?;
+        tx.pragma_update(None, "user_version", version).sql()?;
+        tx.commit().sql()?;
+        tracing::info!(version, "applied SQLite schema migration");
+    }
+    Ok(())
+}

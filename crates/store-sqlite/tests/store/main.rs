@@ -1,0 +1,69 @@
+//! The store test suite, instantiated for SQLite, plus SQLite-only tests.
+//!
+//! `suite` is written once against `Arc<dyn Store>`; a backend instantiates it with
+//! `store_suite!` and its own `suite_store()` (a fresh database per test).
+
+// Tests are exempt from the no-panic lints (STYLE 8): a panic is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod sqlite;
+mod suite;
+mod support;
+
+use std::sync::Arc;
+
+use domain::Store;
+use store_sqlite::SqliteStore;
+use tempfile::TempDir;
+
+/// A fresh SQLite database in its own temporary directory (dropped with the `TempDir`).
+fn suite_store() -> (Arc<dyn Store>, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("nested").join("scimitar.db")).unwrap();
+    (Arc::new(store), dir)
+}
+
+/// One `#[tokio::test]` per generic suite test, each on a fresh store.
+macro_rules! store_suite {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod generic {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, _dir) = crate::suite_store();
+                    crate::suite::$module::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+store_suite!(
+    resources::user_round_trip,
+    resources::group_round_trip,
+    resources::replace_round_trip,
+    resources::delete_round_trip,
+    resources::missing_resources_are_not_found,
+    resources::versions_are_checked,
+    resources::user_name_is_unique_case_insensitively,
+    resources::group_display_name_is_unique_case_insensitively,
+    resources::kind_is_part_of_identity,
+    tenancy::tenants,
+    tenancy::tokens,
+    tenancy::extension_schemas,
+    tenancy::resources_are_isolated_by_tenant,
+    members::set_and_delta,
+    members::dangling_and_self_members_are_rejected,
+    members::members_carry_kind_and_display,
+    members::deleting_a_member_updates_its_groups,
+    members::deleting_a_group_removes_its_memberships,
+    changes::one_change_per_write_in_order,
+    changes::changes_after_pages,
+    query::no_filter_pages_by_start_index,
+    query::pushdown_and_scan_agree,
+    query::filters_that_scan,
+    query::sorting,
+    query::cursor_paging_visits_everything_once,
+    query::invalid_cursor_is_rejected,
+    query::count_zero_gives_only_the_total,
+);

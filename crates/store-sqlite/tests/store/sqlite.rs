@@ -1,0 +1,102 @@
+//! SQLite-only behaviour: the database file.
+
+use domain::{Load, ResourceKind, Store};
+use store_sqlite::SqliteStore;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn reopening_the_file_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data").join("scimitar.db");
+    let (t, u, g, token) = {
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+        let t = tenant(&store, "acme").await;
+        let u = user(&store, &t, "bjensen").await;
+        let g = group(&store, &t, "G", &[&u.id]).await;
+        let token = domain::TokenInfo {
+            id: "tok".into(),
+            tenant_id: t.clone(),
+            name: "ci".into(),
+            hash: [7; 32],
+            scopes: vec![domain::Scope::Admin],
+            created: at(0),
+            expires: None,
+            revoked: false,
+        };
+        store.insert_token(&token).await.unwrap();
+        (t, u, g, token)
+    };
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.tenant_by_name("acme").await.unwrap().unwrap().id, t);
+    assert_eq!(store.token_by_hash(&[7; 32]).await.unwrap(), Some(token));
+    let got = store
+        .get(&t, ResourceKind::User, &u.id, Load::ALL)
+        .await
+        .unwrap()
+        .unwrap();
+    let groups: Vec<&str> = got
+        .groups
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|m| m.value.as_str())
+        .collect();
+    assert_eq!(groups, vec![g.id.as_str()]);
+    assert_eq!(
+        got,
+        domain::StoredResource {
+            groups: got.groups.clone(),
+            ..u.clone()
+        }
+    );
+    let got = store
+        .get(&t, ResourceKind::Group, &g.id, Load::ALL)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member_ids(&got), vec![u.id.as_str()]);
+    assert_eq!(store.changes_after(0, 100).await.unwrap().len(), 2);
+    // Uniqueness survives too.
+    assert!(store
+        .create(&t, user_write("BJENSEN"), at(1))
+        .await
+        .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_and_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+    let t = tenant(&store, "acme").await;
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let (store, t) = (store.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let u = user(&store, &t, &format!("w{worker}-{i}")).await;
+                assert!(store
+                    .get(&t, ResourceKind::User, &u.id, Load::NONE)
+                    .await
+                    .unwrap()
+                    .is_some());
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let page = store
+        .query(
+            &t,
+            ResourceKind::User,
+            &list(None),
+            &registry().info(ResourceKind::User),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, 400);
+    assert_eq!(store.changes_after(0, 1000).await.unwrap().len(), 400);
+}

@@ -1,0 +1,7 @@
+//! The backend-independent store tests: each takes a fresh `Arc<dyn Store>`.
+
+pub mod changes;
+pub mod members;
+pub mod query;
+pub mod resources;
+pub mod tenancy;
