@@ -49,13 +49,28 @@ pub enum CompValue {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// `attr pr`
-    Present { attr: AttrPath, span: Span },
+    Present {
+        attr: AttrPath,
+        span: Span,
+    },
     /// `attr op value`
-    Compare { attr: AttrPath, op: CompareOp, value: CompValue, span: Span },
+    Compare {
+        attr: AttrPath,
+        op: CompareOp,
+        value: CompValue,
+        span: Span,
+    },
     /// `attr[filter]`: the inner filter's paths are relative to each value of `attr`.
-    ValuePath { attr: AttrPath, filter: Box<Filter>, span: Span },
+    ValuePath {
+        attr: AttrPath,
+        filter: Box<Filter>,
+        span: Span,
+    },
     /// `not (filter)`
-    Not { filter: Box<Filter>, span: Span },
+    Not {
+        filter: Box<Filter>,
+        span: Span,
+    },
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
 }
