@@ -12,7 +12,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_TENANT: &str = "default";
 
 /// The validated runtime configuration of `serve`: flags over environment over file over defaults.
-#[derive(Debug)]
 pub struct Settings {
     pub listen: String,
     pub store: Arc<dyn Store>,

@@ -113,7 +113,7 @@ pub async fn bulk(
     'passes: loop {
         let mut progressed = false;
         let mut deferred = Vec::new();
-        for i in pending {
+        for i in std::mem::take(&mut pending) {
             let Some(op) = ops.get(i) else { continue };
             let mut op = op.clone();
             let unresolved = op
