@@ -1,11 +1,12 @@
 //! `Store` on SQLite: the embedded default backend.
 //!
-//! One writer connection serialises all writes (SQLite allows one writer anyway; taking the lock
-//! in-process avoids `SQLITE_BUSY` retries) and a few reader connections serve reads concurrently
-//! thanks to WAL. Every call runs off the async runtime's worker threads.
+//! One writer thread owns the only writing connection and commits queued writes in groups
+//! (`writer`); SQLite allows one writer anyway, and serialising in-process avoids `SQLITE_BUSY`
+//! retries. A few reader connections serve reads concurrently thanks to WAL. Every call runs off
+//! the async runtime's worker threads.
 //!
-//! Invariant: every resource write, including a membership change, is one transaction that also
-//! appends to `changes`.
+//! Invariant: every resource write, including a membership change, is atomic together with the
+//! `changes` rows it appends (one savepoint inside the writer's transaction).
 //! Invariant: every statement that touches tenant data is bound to the caller's tenant id.
 
 mod changes;
@@ -14,6 +15,7 @@ mod migrations;
 mod query;
 mod resources;
 mod tenants;
+mod writer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,7 +43,7 @@ pub struct SqliteStore {
 }
 
 struct Pool {
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -57,12 +59,13 @@ impl SqliteStore {
         }
         let mut writer = connect(path, OpenFlags::SQLITE_OPEN_CREATE)?;
         migrations::migrate(&mut writer)?;
+        let writer = writer::Writer::start(writer)?;
         let readers = (0..READERS)
             .map(|_| connect(path, OpenFlags::empty()).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
         Ok(SqliteStore {
             pool: Arc::new(Pool {
-                writer: Mutex::new(writer),
+                writer,
                 readers,
                 next_reader: AtomicUsize::new(0),
             }),
@@ -81,26 +84,17 @@ impl SqliteStore {
             .map_err(|e| Error::Internal(format!("store task failed: {e}")))?
     }
 
-    /// Runs `f` on the writer connection, off the async worker threads.
+    /// Runs `f` on the writer thread, inside a transaction; `f` must not commit.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        let pool = Arc::clone(&self.pool);
-        tokio::task::spawn_blocking(move || f(&mut *pool.writer()?))
-            .await
-            .map_err(|e| Error::Internal(format!("store task failed: {e}")))?
+        self.pool.writer.run(f).await
     }
 }
 
 impl Pool {
-    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.writer
-            .lock()
-            .map_err(|_| Error::Internal("the SQLite writer lock is poisoned".into()))
-    }
-
     /// A free reader if there is one, else the next in turn (waiting for it).
     fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
@@ -118,7 +112,7 @@ impl Pool {
     }
 }
 
-fn connect(path: &Path, extra: OpenFlags) -> Result<Connection> {
+pub(crate) fn connect(path: &Path, extra: OpenFlags) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI

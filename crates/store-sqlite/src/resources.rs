@@ -2,13 +2,16 @@
 //!
 //! Invariant: a membership change touches only the rows it adds or removes, never the whole list
 //! (adding one member to a group of 100,000 costs what it costs for a group of 10).
+//!
+//! Each write runs in a savepoint: the writer thread may batch several writes into one
+//! transaction, and a failed write must undo exactly its own statements.
 
 use domain::{
     ChangeOp, Error, Load, Member, MembersChange, ResourceKind, Result, StoredResource, Validated,
     Write,
 };
 use jiff::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
 
 use crate::changes;
@@ -152,9 +155,7 @@ pub(crate) fn create(
     let cols = Columns::of(&write.body);
     let at = ts_to_sql(now)?;
 
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .sql()?;
+    let tx = conn.savepoint().sql()?;
     tx.prepare_cached(
         "INSERT INTO resources (tenant_id, kind, id, body, user_name_lc, external_id,
              display_name_lc, display, created, last_modified, version)
@@ -269,9 +270,7 @@ pub(crate) fn replace(
         .map_err(|e| Error::Internal(format!("cannot serialise body: {e}")))?;
     let cols = Columns::of(&write.body);
 
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .sql()?;
+    let tx = conn.savepoint().sql()?;
     let (seq, version, created) = current(&tx, tenant_id, kind, id, expected_version)?;
     let version = version + 1;
     tx.prepare_cached(
@@ -337,9 +336,7 @@ pub(crate) fn delete(
     expected_version: Option<u64>,
     now: Timestamp,
 ) -> Result<()> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .sql()?;
+    let tx = conn.savepoint().sql()?;
     let (seq, version, _) = current(&tx, tenant_id, kind, id, expected_version)?;
     // The groups that lose this member change too: bump them and log it, so the engine sees it.
     let mut bumped: Vec<(i64, String, i64)> = {
@@ -600,8 +597,12 @@ mod tests {
     #[test]
     fn adding_a_member_does_not_read_the_member_list() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::SqliteStore::open(&dir.path().join("db")).unwrap();
-        let mut conn = store.pool.writer().unwrap();
+        let mut conn = crate::connect(
+            &dir.path().join("db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
         let conn: &mut Connection = &mut conn;
         let registry = Registry::builtin();
         let now = Timestamp::from_second(1_700_000_000).unwrap();

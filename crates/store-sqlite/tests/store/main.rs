@@ -4,7 +4,12 @@
 //! `store_suite!` and its own `suite_store()` (a fresh database per test).
 
 // Tests are exempt from the no-panic lints (STYLE 8): a panic is how they fail.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod sqlite;
 mod suite;

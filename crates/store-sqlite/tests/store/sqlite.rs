@@ -100,3 +100,47 @@ async fn concurrent_writes_and_reads() {
     assert_eq!(page.total, 400);
     assert_eq!(store.changes_after(0, 1000).await.unwrap().len(), 400);
 }
+
+/// Writes that race for the same names are committed together by the writer thread; each
+/// failure must undo only itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_writes_in_a_batch_undo_only_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+    let t = tenant(&store, "acme").await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, t) = (store.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut created = 0;
+            for i in 0..50 {
+                match store
+                    .create(&t, user_write(&format!("same{i}")), at(0))
+                    .await
+                {
+                    Ok(_) => created += 1,
+                    Err(domain::Error::Uniqueness(_)) => {}
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            created
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        created += task.await.unwrap();
+    }
+    assert_eq!(created, 50);
+    let page = store
+        .query(
+            &t,
+            ResourceKind::User,
+            &list(None),
+            &registry().info(ResourceKind::User),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, 50);
+    assert_eq!(store.changes_after(0, 1000).await.unwrap().len(), 50);
+}

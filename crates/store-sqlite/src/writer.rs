@@ -1,0 +1,108 @@
+//! The writer thread: owns the only writing connection and commits writes in groups.
+//!
+//! Callers send a job; the thread runs every job that is waiting (up to `MAX_BATCH`) inside one
+//! `BEGIN IMMEDIATE … COMMIT`, each job in its own savepoint, and answers each caller only after
+//! the commit. Under load this turns N commits (and N rounds of WAL page writes) into one, which
+//! is where SQLite's write throughput goes; with one caller it is one transaction per write.
+//!
+//! Invariant: no caller learns the outcome of a write before it is committed.
+
+use std::thread::JoinHandle;
+
+use domain::{Error, Result};
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most writes committed together; bounds the latency a batch adds to its first write.
+const MAX_BATCH: usize = 256;
+
+/// A write to run: it returns what to do once the outcome of the commit is known.
+type Job = Box<dyn FnOnce(&mut Connection) -> Completion + Send>;
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+pub(crate) struct Writer {
+    jobs: Option<mpsc::UnboundedSender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    pub(crate) fn start(conn: Connection) -> Result<Writer> {
+        let (jobs, receiver) = mpsc::unbounded_channel();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, receiver))
+            .map_err(|e| Error::Internal(format!("cannot start the SQLite writer thread: {e}")))?;
+        Ok(Writer {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    /// Runs `f` on the writer connection, inside a transaction the thread commits.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, outcome) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            Box::new(move |committed: Result<(), String>| {
+                let result = match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(Error::Internal(format!("sqlite commit failed: {e}"))),
+                };
+                // The caller may have gone away (request cancelled); the write stands anyway.
+                let _ = reply.send(result);
+            })
+        });
+        self.jobs
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(job)
+            .map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> Error {
+    Error::Internal("the SQLite writer thread has stopped".into())
+}
+
+impl Drop for Writer {
+    /// Lets the thread finish the queued writes, then waits for it.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the SQLite writer thread panicked");
+            }
+        }
+    }
+}
+
+fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    let mut done: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = jobs.blocking_recv() {
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "cannot begin a SQLite write transaction");
+            first(&mut conn)(Err(e.to_string()));
+            continue;
+        }
+        done.push(first(&mut conn));
+        while done.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => done.push(job(&mut conn)),
+                Err(_) => break,
+            }
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            tracing::error!(error = %e, writes = done.len(), "SQLite commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        for completion in done.drain(..) {
+            completion(committed.clone());
+        }
+    }
+}
