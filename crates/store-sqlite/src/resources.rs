@@ -189,11 +189,10 @@ pub(crate) fn create(
     };
     tx.commit().sql()?;
 
-    let Write { body, .. } = write;
     Ok(StoredResource {
         id,
         kind,
-        body: body.body().clone(),
+        body: write.body.body().clone(),
         created: now,
         last_modified: now,
         version: 1,
@@ -297,14 +296,6 @@ pub(crate) fn replace(
     insert_emails(&tx, tenant_id, seq, &cols.emails_lc)?;
     apply_members(&tx, &GroupRef { tenant_id, seq, id }, &write.members, false)?;
     changes::append(&tx, tenant_id, kind, id, ChangeOp::Updated, version, now)?;
-    let resource = RawRow {
-        seq,
-        id: id.to_owned(),
-        body: body_json,
-        created,
-        last_modified: ts_to_sql(now)?,
-        version: version_to_sql(version)?,
-    };
     let (members, groups) = (
         (kind == ResourceKind::Group && load.members)
             .then(|| members_of(&tx, seq))
@@ -315,11 +306,10 @@ pub(crate) fn replace(
     );
     tx.commit().sql()?;
 
-    let Write { body, .. } = write;
     Ok(StoredResource {
-        id: resource.id,
+        id: id.to_owned(),
         kind,
-        body: body.body().clone(),
+        body: write.body.body().clone(),
         created: ts_from_sql(created)?,
         last_modified: now,
         version,
