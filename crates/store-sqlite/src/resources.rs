@@ -396,10 +396,15 @@ pub(crate) struct GroupRef<'a> {
     pub id: &'a str,
 }
 
-fn dangling(id: &str) -> Error {
-    Error::InvalidValue(format!(
-        "member `{id}` is not a user or group of this tenant"
-    ))
+/// A member id that is no user or group of the tenant is skipped, not refused: SCIM clients
+/// (scim-sanity's probe, Okta's group push ahead of its user push) add members this directory
+/// does not hold and expect 200. The response shows the members that really are there.
+fn skip_dangling(group: &GroupRef<'_>, id: &str) {
+    tracing::warn!(
+        group = group.id,
+        member = id,
+        "skipped a member that is not a user or group of this tenant"
+    );
 }
 
 fn check_not_self(group: &GroupRef<'_>, member_id: &str) -> Result<()> {
@@ -449,7 +454,10 @@ fn set_members(conn: &Connection, group: &GroupRef<'_>, ids: &[String], fresh: b
     let mut seqs = Vec::with_capacity(ids.len());
     for id in ids {
         check_not_self(group, id)?;
-        seqs.push(member_seq(conn, group.tenant_id, id)?.ok_or_else(|| dangling(id))?);
+        match member_seq(conn, group.tenant_id, id)? {
+            Some(seq) => seqs.push(seq),
+            None => skip_dangling(group, id),
+        }
     }
     if !fresh {
         // Keep the rows (and their order) of members that stay; drop the others.
@@ -489,7 +497,7 @@ pub(crate) fn add_member(conn: &Connection, group: &GroupRef<'_>, id: &str) -> R
         .execute(params![group.tenant_id, group.seq, id])
         .sql()?;
     if inserted == 0 && member_seq(conn, group.tenant_id, id)?.is_none() {
-        return Err(dangling(id));
+        skip_dangling(group, id);
     }
     Ok(())
 }

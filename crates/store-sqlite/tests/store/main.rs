@@ -58,7 +58,7 @@ store_suite!(
     tenancy::extension_schemas,
     tenancy::resources_are_isolated_by_tenant,
     members::set_and_delta,
-    members::dangling_and_self_members_are_rejected,
+    members::dangling_members_are_skipped_and_self_members_rejected,
     members::members_carry_kind_and_display,
     members::deleting_a_member_updates_its_groups,
     members::deleting_a_group_removes_its_memberships,
