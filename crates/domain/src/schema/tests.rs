@@ -486,7 +486,6 @@ fn okta_full_user_put() {
           },
           "locale": "en-US",
           "active": false,
-          "password": "1mz050nq",
           "emails": [
             {
               "value": "test.user@okta.local",

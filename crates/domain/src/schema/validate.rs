@@ -78,6 +78,11 @@ impl Registry {
             if kind == ResourceKind::Group && attr.name == "members" {
                 members = value.map(group_members).transpose()?.flatten();
                 core.push(None);
+            } else if kind == ResourceKind::User && attr.name == "password" {
+                // Checked like any string, then discarded: Scimitar is no authentication
+                // source, and a password it does not keep cannot leak.
+                normalize(attr, value, &attr.name)?;
+                core.push(None);
             } else {
                 core.push(normalize(attr, value, &attr.name)?);
             }
