@@ -10,10 +10,9 @@ fn store_of(storage: &StorageArgs) -> anyhow::Result<std::sync::Arc<dyn Store>> 
 }
 
 async fn tenant_named(store: &dyn Store, name: &str) -> anyhow::Result<Tenant> {
-    store
-        .tenant_by_name(name)
-        .await?
-        .with_context(|| format!("there is no tenant `{name}`; list them with `scimitar tenant list`"))
+    store.tenant_by_name(name).await?.with_context(|| {
+        format!("there is no tenant `{name}`; list them with `scimitar tenant list`")
+    })
 }
 
 pub async fn tenant(storage: &StorageArgs, cmd: TenantCmd) -> anyhow::Result<()> {
@@ -22,7 +21,10 @@ pub async fn tenant(storage: &StorageArgs, cmd: TenantCmd) -> anyhow::Result<()>
         TenantCmd::Create { name } => {
             let t = store.create_tenant(&name).await?;
             println!("{}\t{}", t.id, t.name);
-            eprintln!("tenant `{}` created; give it a token with `scimitar token create --tenant {}`", t.name, t.name);
+            eprintln!(
+                "tenant `{}` created; give it a token with `scimitar token create --tenant {}`",
+                t.name, t.name
+            );
         }
         TenantCmd::List => {
             println!("ID\tNAME\tCREATED");
@@ -41,10 +43,13 @@ pub fn parse_expiry(now: jiff::Timestamp, text: &str) -> anyhow::Result<jiff::Ti
         return Ok(ts);
     }
     let split = text.len().saturating_sub(1);
-    let (num, unit) = (text.get(..split).unwrap_or_default(), text.get(split..).unwrap_or_default());
-    let n: i64 = num
-        .parse()
-        .with_context(|| format!("`{text}` is not an expiry: use e.g. 90d, 12h, 30m or an RFC 3339 time"))?;
+    let (num, unit) = (
+        text.get(..split).unwrap_or_default(),
+        text.get(split..).unwrap_or_default(),
+    );
+    let n: i64 = num.parse().with_context(|| {
+        format!("`{text}` is not an expiry: use e.g. 90d, 12h, 30m or an RFC 3339 time")
+    })?;
     let seconds = match unit {
         "d" => n * 86_400,
         "h" => n * 3_600,
@@ -60,7 +65,12 @@ pub async fn token(storage: &StorageArgs, cmd: TokenCmd) -> anyhow::Result<()> {
     let store = store_of(storage)?;
     let now = SystemClock.now();
     match cmd {
-        TokenCmd::Create { tenant, scope, expires, name } => {
+        TokenCmd::Create {
+            tenant,
+            scope,
+            expires,
+            name,
+        } => {
             let t = tenant_named(store.as_ref(), &tenant).await?;
             let scopes = if scope.is_empty() {
                 vec![Scope::ScimRead, Scope::ScimWrite]
@@ -78,7 +88,10 @@ pub async fn token(storage: &StorageArgs, cmd: TokenCmd) -> anyhow::Result<()> {
             let secret = server::auth::generate_token();
             let info = server::auth::new_token_info(&t.id, &name, &secret, scopes, now, expires);
             store.insert_token(&info).await?;
-            eprintln!("token {} created for tenant `{}`; it is shown only now:", info.id, t.name);
+            eprintln!(
+                "token {} created for tenant `{}`; it is shown only now:",
+                info.id, t.name
+            );
             println!("{secret}");
         }
         TokenCmd::List { tenant } => {
@@ -93,8 +106,18 @@ pub async fn token(storage: &StorageArgs, cmd: TokenCmd) -> anyhow::Result<()> {
                 } else {
                     "active"
                 };
-                let expires = tok.expires.map_or_else(|| "never".to_owned(), |e| e.to_string());
-                println!("{}\t{}\t{}\t{}\t{}\t{}", tok.id, tok.name, scopes.join(","), tok.created, expires, status);
+                let expires = tok
+                    .expires
+                    .map_or_else(|| "never".to_owned(), |e| e.to_string());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    tok.id,
+                    tok.name,
+                    scopes.join(","),
+                    tok.created,
+                    expires,
+                    status
+                );
             }
         }
         TokenCmd::Revoke { tenant, id } => {
@@ -111,7 +134,8 @@ pub async fn schema(storage: &StorageArgs, cmd: SchemaCmd) -> anyhow::Result<()>
     match cmd {
         SchemaCmd::Add { tenant, file } => {
             let t = tenant_named(store.as_ref(), &tenant).await?;
-            let json = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let json = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             let ext = domain::schema::Registry::parse_extension(&json)?;
             let uri = ext.uri().to_owned();
             let mut exts = vec![ext];

@@ -165,20 +165,28 @@ pub struct FileLimits {
 pub fn read_file_config(path: &std::path::Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))
+    toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid configuration", path.display()))
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./scimitar-data";
 
 /// Opens the configured store: SQLite in the data directory unless a database URL says otherwise.
-pub fn open_store(data_dir: Option<&std::path::Path>, database: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+pub fn open_store(
+    data_dir: Option<&std::path::Path>,
+    database: Option<&str>,
+) -> anyhow::Result<Arc<dyn Store>> {
     let path = match database {
-        Some(url) if url.starts_with("sqlite://") => PathBuf::from(url.trim_start_matches("sqlite://")),
+        Some(url) if url.starts_with("sqlite://") => {
+            PathBuf::from(url.trim_start_matches("sqlite://"))
+        }
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             anyhow::bail!("PostgreSQL is not available in this build yet; use the embedded SQLite store (omit --database)")
         }
         Some(url) => anyhow::bail!("unsupported database URL `{url}`; use sqlite://PATH"),
-        None => data_dir.unwrap_or(std::path::Path::new(DEFAULT_DATA_DIR)).join("scimitar.db"),
+        None => data_dir
+            .unwrap_or(std::path::Path::new(DEFAULT_DATA_DIR))
+            .join("scimitar.db"),
     };
     let store = store_sqlite::SqliteStore::open(&path)
         .with_context(|| format!("cannot open the database {}", path.display()))?;
@@ -188,7 +196,11 @@ pub fn open_store(data_dir: Option<&std::path::Path>, database: Option<&str>) ->
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SCIMITAR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal as _;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

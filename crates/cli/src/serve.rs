@@ -24,7 +24,11 @@ impl Settings {
             Some(path) => read_file_config(path)?,
             None => Default::default(),
         };
-        let listen = args.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let data_dir = storage.data_dir.clone().or(file.data_dir);
         let database = storage.database.clone().or(file.database);
         let store = open_store(data_dir.as_deref(), database.as_deref())?;
@@ -33,20 +37,36 @@ impl Settings {
         let server = ServerConfig {
             max_body_bytes: l.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             bulk_max_payload: l.bulk_max_payload.unwrap_or(defaults.bulk_max_payload),
-            bulk_max_operations: l.bulk_max_operations.unwrap_or(defaults.bulk_max_operations),
+            bulk_max_operations: l
+                .bulk_max_operations
+                .unwrap_or(defaults.bulk_max_operations),
             max_results: l.max_results.unwrap_or(defaults.max_results),
             default_count: l.default_count.unwrap_or(defaults.default_count),
             public_url: args.public_url.clone().or(file.public_url),
         };
-        anyhow::ensure!(server.max_results > 0, "limits.max_results must be at least 1");
-        anyhow::ensure!(server.bulk_max_operations > 0, "limits.bulk_max_operations must be at least 1");
-        Ok(Settings { listen, store, server })
+        anyhow::ensure!(
+            server.max_results > 0,
+            "limits.max_results must be at least 1"
+        );
+        anyhow::ensure!(
+            server.bulk_max_operations > 0,
+            "limits.bulk_max_operations must be at least 1"
+        );
+        Ok(Settings {
+            listen,
+            store,
+            server,
+        })
     }
 }
 
 /// Makes sure the tenant `default` exists, and that there is a way in: the bootstrap token from
 /// the environment, or on a first start a generated admin token printed once.
-pub async fn bootstrap(store: &dyn Store, clock: &dyn Clock, env_token: Option<&str>) -> anyhow::Result<()> {
+pub async fn bootstrap(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    env_token: Option<&str>,
+) -> anyhow::Result<()> {
     let tenant = match store.tenant_by_name(DEFAULT_TENANT).await? {
         Some(t) => t,
         None => store.create_tenant(DEFAULT_TENANT).await?,
@@ -55,16 +75,32 @@ pub async fn bootstrap(store: &dyn Store, clock: &dyn Clock, env_token: Option<&
         let hash = server::auth::hash_token(secret);
         match store.token_by_hash(&hash).await? {
             Some(t) if t.tenant_id == tenant.id && !t.revoked => {}
-            Some(_) => anyhow::bail!("SCIMITAR_BOOTSTRAP_TOKEN is revoked or belongs to another tenant; choose another"),
+            Some(_) => anyhow::bail!(
+                "SCIMITAR_BOOTSTRAP_TOKEN is revoked or belongs to another tenant; choose another"
+            ),
             None => {
-                let info = server::auth::new_token_info(&tenant.id, "bootstrap", secret, Scope::ALL.to_vec(), clock.now(), None);
+                let info = server::auth::new_token_info(
+                    &tenant.id,
+                    "bootstrap",
+                    secret,
+                    Scope::ALL.to_vec(),
+                    clock.now(),
+                    None,
+                );
                 store.insert_token(&info).await?;
                 tracing::info!("bootstrap token from SCIMITAR_BOOTSTRAP_TOKEN registered as an admin token of tenant `default`");
             }
         }
     } else if store.list_tokens(&tenant.id).await?.is_empty() {
         let secret = server::auth::generate_token();
-        let info = server::auth::new_token_info(&tenant.id, "first-start", &secret, Scope::ALL.to_vec(), clock.now(), None);
+        let info = server::auth::new_token_info(
+            &tenant.id,
+            "first-start",
+            &secret,
+            Scope::ALL.to_vec(),
+            clock.now(),
+            None,
+        );
         store.insert_token(&info).await?;
         eprintln!(
             "\nFirst start: an admin token for tenant `default` was created. It is shown only now:\n\n    {secret}\n\n\
@@ -78,7 +114,12 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::resolve(storage, &args)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env_token = std::env::var("SCIMITAR_BOOTSTRAP_TOKEN").ok();
-    bootstrap(settings.store.as_ref(), clock.as_ref(), env_token.as_deref()).await?;
+    bootstrap(
+        settings.store.as_ref(),
+        clock.as_ref(),
+        env_token.as_deref(),
+    )
+    .await?;
     let state = AppState::new(settings.store.clone(), clock, settings.server);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await

@@ -1,0 +1,342 @@
+//! End-to-end tests of the `scimitar` binary: real processes, real sockets, a real data directory.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scimitar");
+
+/// A running `scimitar serve` on a free port.
+struct Server {
+    child: Child,
+    base: String,
+    stderr: std::sync::mpsc::Receiver<String>,
+    /// What it printed before it reported its address.
+    startup: Vec<String>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Server {
+    fn start(data: &Path, bootstrap: Option<&str>) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("SCIMITAR_LOG", "info")
+            .env_remove("SCIMITAR_BOOTSTRAP_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(t) = bootstrap {
+            cmd.env("SCIMITAR_BOOTSTRAP_TOKEN", t);
+        }
+        let mut child = cmd.spawn().expect("scimitar serve starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+                if let Some(rest) = line.split("SCIM base URL ").nth(1) {
+                    let base = rest.split_whitespace().next().unwrap().to_owned();
+                    seen.push(line.clone());
+                    return Server {
+                        child,
+                        base,
+                        stderr: rx,
+                        startup: seen,
+                        reader,
+                    };
+                }
+                seen.push(line);
+            }
+        }
+        panic!(
+            "scimitar serve did not report its address; stderr:\n{}",
+            seen.join("\n")
+        );
+    }
+
+    /// SIGTERM, then the exit status and everything it printed.
+    fn stop(self) -> (std::process::ExitStatus, String) {
+        let Server {
+            mut child,
+            stderr,
+            mut startup,
+            reader,
+            ..
+        } = self;
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        // The reader ends at EOF, after the last line the process wrote.
+        reader.join().unwrap();
+        startup.extend(stderr.try_iter());
+        (status, startup.join("\n"))
+    }
+}
+
+fn cli(data: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("SCIMITAR_BOOTSTRAP_TOKEN")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn send(
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/scim+json")
+            .body(b.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_loses_nothing_and_shutdown_is_graceful() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some("boot-token"));
+    let (status, user) = send(
+        reqwest::Method::POST,
+        &format!("{}/Users", server.base),
+        "boot-token",
+        Some(json!({"userName": "kept@example.com", "emails": [{"value": "kept@example.com", "type": "work"}]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    let (status, group) = send(
+        reqwest::Method::POST,
+        &format!("{}/Groups", server.base),
+        "boot-token",
+        Some(json!({"displayName": "Kept", "members": [{"value": user["id"]}]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    let (exit, log) = server.stop();
+    assert!(exit.success(), "serve exits 0 on SIGTERM: {exit:?}\n{log}");
+    assert!(log.contains("shutdown signal received"), "{log}");
+
+    let server = Server::start(dir.path(), Some("boot-token"));
+    let (status, again) = send(
+        reqwest::Method::GET,
+        &format!("{}/Users/{}", server.base, user["id"].as_str().unwrap()),
+        "boot-token",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(again["userName"], "kept@example.com");
+    assert_eq!(again["meta"]["version"], user["meta"]["version"]);
+    assert_eq!(again["groups"][0]["value"], group["id"]);
+    let (status, g) = send(
+        reqwest::Method::GET,
+        &format!("{}/Groups/{}", server.base, group["id"].as_str().unwrap()),
+        "boot-token",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(g["members"][0]["value"], user["id"]);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_start_prints_an_admin_token_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None);
+    let base = server.base.clone();
+    let (_, log) = server.stop();
+    let token = log
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("scimitar_"))
+        .unwrap_or_else(|| panic!("no token printed:\n{log}"))
+        .to_owned();
+    let _ = base;
+    // The second start prints none, and the printed token works.
+    let server = Server::start(dir.path(), None);
+    let (status, _) = send(
+        reqwest::Method::GET,
+        &format!("{}/Users", server.base),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, log) = server.stop();
+    assert!(
+        !log.contains("scimitar_"),
+        "a second start must not print a token:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenants_and_tokens_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    // The store is created by the first command that needs it; `default` by the first serve.
+    let server = Server::start(dir.path(), Some("boot"));
+    let (ok, out, err) = cli(dir.path(), &["tenant", "create", "acme"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("acme"));
+    let (ok, out, _) = cli(dir.path(), &["tenant", "list"]);
+    assert!(ok);
+    assert!(out.contains("acme") && out.contains("default"), "{out}");
+    let (ok, _, err) = cli(dir.path(), &["tenant", "create", "acme"]);
+    assert!(!ok, "a duplicate tenant name is refused");
+    assert!(err.contains("acme"), "{err}");
+
+    let (ok, acme_token, err) = cli(dir.path(), &["token", "create", "--tenant", "acme"]);
+    assert!(ok, "{err}");
+    let acme_token = acme_token.trim().to_owned();
+    assert!(acme_token.starts_with("scimitar_") && acme_token.len() > 40);
+    let (ok, ro_token, _) = cli(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--tenant",
+            "acme",
+            "--scope",
+            "scim:read",
+            "--expires",
+            "1d",
+        ],
+    );
+    assert!(ok);
+    let ro_token = ro_token.trim().to_owned();
+    let (ok, _, err) = cli(
+        dir.path(),
+        &["token", "create", "--tenant", "acme", "--scope", "root"],
+    );
+    assert!(!ok && err.contains("unknown scope `root`"), "{err}");
+    let (ok, _, err) = cli(dir.path(), &["token", "create", "--tenant", "nope"]);
+    assert!(!ok && err.contains("no tenant `nope`"), "{err}");
+
+    // acme writes; default (boot token) sees nothing of it.
+    let users = format!("{}/Users", server.base);
+    let (status, u) = send(
+        reqwest::Method::POST,
+        &users,
+        &acme_token,
+        Some(json!({"userName": "a@acme.test"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{u}");
+    let (status, list) = send(reqwest::Method::GET, &users, "boot", None).await;
+    assert_eq!((status, list["totalResults"].as_u64()), (200, Some(0)));
+    let (status, _) = send(
+        reqwest::Method::GET,
+        &format!("{users}/{}", u["id"].as_str().unwrap()),
+        "boot",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    // The read-only token reads but cannot write.
+    let (status, list) = send(reqwest::Method::GET, &users, &ro_token, None).await;
+    assert_eq!((status, list["totalResults"].as_u64()), (200, Some(1)));
+    let (status, _) = send(
+        reqwest::Method::POST,
+        &users,
+        &ro_token,
+        Some(json!({"userName": "b@acme.test"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Listing shows ids and scopes, never secrets; revoking takes effect on the running server.
+    let (ok, listing, _) = cli(dir.path(), &["token", "list", "--tenant", "acme"]);
+    assert!(ok);
+    assert!(!listing.contains(&acme_token) && !listing.contains(&ro_token));
+    let ro_line = listing
+        .lines()
+        .find(|l| l.contains("\tscim:read\t"))
+        .expect("read-only token listed");
+    let ro_id = ro_line.split('\t').next().unwrap();
+    let (ok, _, err) = cli(dir.path(), &["token", "revoke", "--tenant", "acme", ro_id]);
+    assert!(ok, "{err}");
+    let (status, _) = send(reqwest::Method::GET, &users, &ro_token, None).await;
+    assert_eq!(status, 401);
+    let (status, _) = send(reqwest::Method::GET, &users, &acme_token, None).await;
+    assert_eq!(
+        status, 200,
+        "the other token of the tenant still works (rotation)"
+    );
+    let (ok, _, _) = cli(
+        dir.path(),
+        &["token", "revoke", "--tenant", "default", ro_id],
+    );
+    assert!(!ok, "a token is revoked only through its own tenant");
+    server.stop();
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "tenant", "token", "schema", "bench"] {
+        assert!(text.contains(word), "--help mentions {word}:\n{text}");
+    }
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "--listen",
+        "--data-dir",
+        "--database",
+        "--config",
+        "SCIMITAR_LISTEN",
+    ] {
+        assert!(text.contains(word), "serve --help mentions {word}:\n{text}");
+    }
+}
+
+#[test]
+fn a_bad_config_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scimitar.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nlisten_port = 3\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("scimitar.toml is not a valid configuration") && err.contains("listen_port"),
+        "{err}"
+    );
+}
