@@ -24,7 +24,9 @@ async fn list_schemas(State(state): State<AppState>, p: Principal) -> ApiResult<
     p.require(Scope::Admin)?;
     let mut items = Vec::new();
     for json in state.store.extension_schemas(&p.tenant_id).await? {
-        items.push(serde_json::from_str::<Value>(&json).map_err(|e| Error::Internal(e.to_string()))?);
+        items.push(
+            serde_json::from_str::<Value>(&json).map_err(|e| Error::Internal(e.to_string()))?,
+        );
     }
     Ok(ScimResponse::ok(Value::Array(items)))
 }
@@ -64,9 +66,15 @@ async fn put_schema(
         }
     }
     Registry::with_extensions(exts)?;
-    state.store.put_extension_schema(&p.tenant_id, &uri, &json).await?;
+    state
+        .store
+        .put_extension_schema(&p.tenant_id, &uri, &json)
+        .await?;
     state.invalidate_registry(&p.tenant_id);
-    Ok(ScimResponse { status: StatusCode::CREATED, ..ScimResponse::ok(body) })
+    Ok(ScimResponse {
+        status: StatusCode::CREATED,
+        ..ScimResponse::ok(body)
+    })
 }
 
 async fn delete_schema(
@@ -75,7 +83,10 @@ async fn delete_schema(
     Path(uri): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     p.require(Scope::Admin)?;
-    state.store.delete_extension_schema(&p.tenant_id, &uri).await?;
+    state
+        .store
+        .delete_extension_schema(&p.tenant_id, &uri)
+        .await?;
     state.invalidate_registry(&p.tenant_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,7 +19,10 @@ pub const TOKEN_PREFIX: &str = "scimitar_";
 pub fn generate_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 pub fn hash_token(secret: &str) -> [u8; 32] {
@@ -75,7 +78,10 @@ impl Principal {
 }
 
 /// Resolves the bearer token of a request.
-pub async fn authenticate(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Principal, ApiError> {
+pub async fn authenticate(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Principal, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::Unauthorized(
             "authentication required: send `Authorization: Bearer <token>`".into(),
@@ -97,21 +103,34 @@ pub async fn authenticate(state: &AppState, headers: &axum::http::HeaderMap) -> 
         .await?
         .filter(|t| bool::from(t.hash.ct_eq(&hash)));
     let Some(token) = token else {
-        return Err(ApiError::Unauthorized("the bearer token is not valid".into()));
+        return Err(ApiError::Unauthorized(
+            "the bearer token is not valid".into(),
+        ));
     };
     if token.revoked {
-        return Err(ApiError::Unauthorized("the bearer token has been revoked".into()));
+        return Err(ApiError::Unauthorized(
+            "the bearer token has been revoked".into(),
+        ));
     }
     if token.expires.is_some_and(|e| e <= state.clock.now()) {
-        return Err(ApiError::Unauthorized("the bearer token has expired".into()));
+        return Err(ApiError::Unauthorized(
+            "the bearer token has expired".into(),
+        ));
     }
-    Ok(Principal { tenant_id: token.tenant_id, token_id: token.id, scopes: token.scopes })
+    Ok(Principal {
+        tenant_id: token.tenant_id,
+        token_id: token.id,
+        scopes: token.scopes,
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         authenticate(state, &parts.headers).await
     }
 }
@@ -124,9 +143,14 @@ pub struct MaybePrincipal(pub Option<Principal>);
 impl FromRequestParts<AppState> for MaybePrincipal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            authenticate(state, &parts.headers).await.map(|p| MaybePrincipal(Some(p)))
+            authenticate(state, &parts.headers)
+                .await
+                .map(|p| MaybePrincipal(Some(p)))
         } else {
             Ok(MaybePrincipal(None))
         }

@@ -68,9 +68,11 @@ impl ApiError {
             ApiError::MethodNotAllowed(m) => (StatusCode::METHOD_NOT_ALLOWED, None, m.clone()),
             ApiError::NoRoute(m) => (StatusCode::NOT_FOUND, None, m.clone()),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, None, m.clone()),
-            ApiError::UnsupportedMediaType(m) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("invalidSyntax"), m.clone())
-            }
+            ApiError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("invalidSyntax"),
+                m.clone(),
+            ),
             ApiError::NotImplemented(m) => (StatusCode::NOT_IMPLEMENTED, None, m.clone()),
             ApiError::Busy(m) => (StatusCode::SERVICE_UNAVAILABLE, None, m.clone()),
         }
@@ -99,7 +101,10 @@ impl IntoResponse for ApiError {
         }
         let mut response = (status, crate::json::scim_json_bytes(&self.body())).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::json::SCIM_JSON));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::json::SCIM_JSON),
+        );
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

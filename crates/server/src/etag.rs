@@ -32,7 +32,9 @@ impl Precondition {
 }
 
 fn parse(headers: &HeaderMap, name: HeaderName) -> Result<Option<Precondition>, Error> {
-    let Some(raw) = headers.get(&name) else { return Ok(None) };
+    let Some(raw) = headers.get(&name) else {
+        return Ok(None);
+    };
     let raw = raw
         .to_str()
         .map_err(|_| Error::InvalidVersion(format!("{name} is not ASCII")))?

@@ -22,9 +22,13 @@ impl FromRequest<AppState> for ScimBody {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         check_content_type(req.headers())?;
         let limit = state.config.max_body_bytes;
-        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
-            ApiError::PayloadTooLarge(format!("the request body is over the limit of {limit} bytes"))
-        })?;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| {
+                ApiError::PayloadTooLarge(format!(
+                    "the request body is over the limit of {limit} bytes"
+                ))
+            })?;
         parse_json(&bytes).map(ScimBody)
     }
 }
@@ -32,7 +36,10 @@ impl FromRequest<AppState> for ScimBody {
 /// Parses a JSON body, naming where it broke.
 pub fn parse_json(bytes: &Bytes) -> Result<Value, ApiError> {
     if bytes.is_empty() {
-        return Err(domain::Error::InvalidSyntax("the request body is empty; a JSON object is required".into()).into());
+        return Err(domain::Error::InvalidSyntax(
+            "the request body is empty; a JSON object is required".into(),
+        )
+        .into());
     }
     serde_json::from_slice(bytes).map_err(|e| {
         domain::Error::InvalidSyntax(format!(
@@ -74,7 +81,12 @@ pub struct ScimResponse {
 
 impl ScimResponse {
     pub fn ok(body: Value) -> Self {
-        ScimResponse { status: StatusCode::OK, body: Some(body), etag: None, location: None }
+        ScimResponse {
+            status: StatusCode::OK,
+            body: Some(body),
+            etag: None,
+            location: None,
+        }
     }
 }
 

@@ -59,18 +59,30 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
-        AppState { store, clock, config: Arc::new(config), registries: Arc::default() }
+        AppState {
+            store,
+            clock,
+            config: Arc::new(config),
+            registries: Arc::default(),
+        }
     }
 
     /// The tenant's schema registry: the built-in schemas plus its registered extensions.
     pub async fn registry(&self, tenant_id: &str) -> ApiResult<Arc<Registry>> {
-        if let Some(r) = self.registries.read().ok().and_then(|m| m.get(tenant_id).cloned()) {
+        if let Some(r) = self
+            .registries
+            .read()
+            .ok()
+            .and_then(|m| m.get(tenant_id).cloned())
+        {
             return Ok(r);
         }
         let mut exts = Vec::new();

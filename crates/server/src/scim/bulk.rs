@@ -26,7 +26,9 @@ struct Operation {
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 fn parse_request(body: &Value, max_ops: usize) -> ApiResult<(Vec<Operation>, Option<usize>)> {
@@ -36,10 +38,14 @@ fn parse_request(body: &Value, max_ops: usize) -> ApiResult<(Vec<Operation>, Opt
     let fail_on_errors = match field(obj, "failOnErrors") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => n.as_u64().map(|n| n as usize),
-        Some(_) => return Err(Error::InvalidValue("`failOnErrors` must be an integer".into()).into()),
+        Some(_) => {
+            return Err(Error::InvalidValue("`failOnErrors` must be an integer".into()).into())
+        }
     };
     let Some(Value::Array(raw_ops)) = field(obj, "Operations") else {
-        return Err(Error::InvalidSyntax("a BulkRequest needs an `Operations` array".into()).into());
+        return Err(
+            Error::InvalidSyntax("a BulkRequest needs an `Operations` array".into()).into(),
+        );
     };
     if raw_ops.len() > max_ops {
         return Err(ApiError::PayloadTooLarge(format!(
@@ -96,11 +102,13 @@ pub async fn bulk(
     req: Request,
 ) -> ApiResult<ScimResponse> {
     let limit = state.config.bulk_max_payload;
-    let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
-        ApiError::PayloadTooLarge(format!(
-            "the bulk request is over maxPayloadSize ({limit} bytes)"
-        ))
-    })?;
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| {
+            ApiError::PayloadTooLarge(format!(
+                "the bulk request is over maxPayloadSize ({limit} bytes)"
+            ))
+        })?;
     let body = parse_json(&bytes)?;
     let (ops, fail_on_errors) = parse_request(&body, state.config.bulk_max_operations)?;
     let ctx = Ctx::new(&state, principal).await?;
@@ -121,10 +129,12 @@ pub async fn bulk(
                 .as_mut()
                 .and_then(|d| substitute(d, &ids))
                 .or_else(|| {
-                    let mut p = Value::String(op.path.rsplit('/').next().unwrap_or_default().to_owned());
+                    let mut p =
+                        Value::String(op.path.rsplit('/').next().unwrap_or_default().to_owned());
                     let missing = substitute(&mut p, &ids);
                     if missing.is_none() {
-                        if let (Some((head, _)), Value::String(id)) = (op.path.rsplit_once('/'), &p) {
+                        if let (Some((head, _)), Value::String(id)) = (op.path.rsplit_once('/'), &p)
+                        {
                             op.path = format!("{head}/{id}");
                         }
                     }
@@ -217,44 +227,80 @@ async fn execute(ctx: &Ctx, op: &Operation, base: &str) -> ApiResult<Executed> {
         None => (trimmed, None),
     };
     let kind = kind_of(endpoint).map_err(|_| {
-        Error::InvalidPath(format!("bulk path `{}` names no resource type; use /Users or /Groups", op.path))
+        Error::InvalidPath(format!(
+            "bulk path `{}` names no resource type; use /Users or /Groups",
+            op.path
+        ))
     })?;
     let pre = Preconditions {
         if_match: op.version.as_deref().map(|v| {
             let inner = v.trim_start_matches("W/").trim_matches('"');
-            inner.parse().map(|n| Precondition::Versions(vec![n])).unwrap_or(Precondition::Versions(vec![]))
+            inner
+                .parse()
+                .map(|n| Precondition::Versions(vec![n]))
+                .unwrap_or(Precondition::Versions(vec![]))
         }),
         if_none_match: None,
     };
     let location = |id: &str| format!("{base}/{}/{id}", kind.endpoint());
     let need_data = || {
-        op.data
-            .clone()
-            .ok_or_else(|| ApiError::from(Error::InvalidSyntax(format!("{} {} needs `data`", op.method, op.path))))
+        op.data.clone().ok_or_else(|| {
+            ApiError::from(Error::InvalidSyntax(format!(
+                "{} {} needs `data`",
+                op.method, op.path
+            )))
+        })
     };
     let need_id = || {
-        id.ok_or_else(|| ApiError::from(Error::InvalidPath(format!("{} needs a path with an id, e.g. /{}/<id>", op.method, kind.endpoint()))))
+        id.ok_or_else(|| {
+            ApiError::from(Error::InvalidPath(format!(
+                "{} needs a path with an id, e.g. /{}/<id>",
+                op.method,
+                kind.endpoint()
+            )))
+        })
     };
     match op.method.as_str() {
         "POST" => {
             if id.is_some() {
-                return Err(Error::InvalidPath(format!("POST goes to /{}, not to an id", kind.endpoint())).into());
+                return Err(Error::InvalidPath(format!(
+                    "POST goes to /{}, not to an id",
+                    kind.endpoint()
+                ))
+                .into());
             }
             if op.bulk_id.is_none() {
                 return Err(Error::InvalidSyntax("a bulk POST needs a `bulkId`".into()).into());
             }
             let res = ctx.create(kind, need_data()?, Load::NONE).await?;
-            Ok((StatusCode::CREATED, Some(location(&res.id)), Some(etag(res.version)), Some(res.id)))
+            Ok((
+                StatusCode::CREATED,
+                Some(location(&res.id)),
+                Some(etag(res.version)),
+                Some(res.id),
+            ))
         }
         "PUT" => {
             let id = need_id()?;
-            let res = ctx.replace(kind, id, need_data()?, &pre, Load::NONE).await?;
-            Ok((StatusCode::OK, Some(location(&res.id)), Some(etag(res.version)), None))
+            let res = ctx
+                .replace(kind, id, need_data()?, &pre, Load::NONE)
+                .await?;
+            Ok((
+                StatusCode::OK,
+                Some(location(&res.id)),
+                Some(etag(res.version)),
+                None,
+            ))
         }
         "PATCH" => {
             let id = need_id()?;
             let res = ctx.patch(kind, id, &need_data()?, &pre, Load::NONE).await?;
-            Ok((StatusCode::OK, Some(location(&res.id)), Some(etag(res.version)), None))
+            Ok((
+                StatusCode::OK,
+                Some(location(&res.id)),
+                Some(etag(res.version)),
+                None,
+            ))
         }
         "DELETE" => {
             let id = need_id()?;

@@ -116,7 +116,11 @@ pub async fn resource_type(
     let registry = registry_for(&state, &who).await?;
     let kind = ResourceKind::from_name(&name)
         .ok_or_else(|| Error::NotFound(format!("resource type `{name}` not found")))?;
-    Ok(ScimResponse::ok(resource_type_json(&registry, kind, &base_url(&state, &headers))))
+    Ok(ScimResponse::ok(resource_type_json(
+        &registry,
+        kind,
+        &base_url(&state, &headers),
+    )))
 }
 
 fn schema_json(schema: &scim_proto::schema::SchemaRepr, base: &str) -> Value {
@@ -138,7 +142,11 @@ pub async fn schemas(
 ) -> ApiResult<ScimResponse> {
     let registry = registry_for(&state, &who).await?;
     let base = base_url(&state, &headers);
-    let items = registry.schemas().into_iter().map(|s| schema_json(s, &base)).collect();
+    let items = registry
+        .schemas()
+        .into_iter()
+        .map(|s| schema_json(s, &base))
+        .collect();
     Ok(ScimResponse::ok(list_response(items)))
 }
 
@@ -152,5 +160,8 @@ pub async fn schema(
     let schema = registry
         .schema(&id)
         .ok_or_else(|| Error::NotFound(format!("schema `{id}` not found")))?;
-    Ok(ScimResponse::ok(schema_json(schema, &base_url(&state, &headers))))
+    Ok(ScimResponse::ok(schema_json(
+        schema,
+        &base_url(&state, &headers),
+    )))
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use domain::{Error, Query as StoreQuery, ResourceKind};
 use domain::render::render;
+use domain::{Error, Query as StoreQuery, ResourceKind};
 use serde_json::{json, Map, Value};
 
 use super::service::Ctx;
@@ -35,7 +35,8 @@ impl ListRequest {
             p.get(name)
                 .map(|v| {
                     v.trim().parse::<i64>().map_err(|_| {
-                        Error::InvalidValue(format!("`{name}` must be an integer, got `{v}`")).into()
+                        Error::InvalidValue(format!("`{name}` must be an integer, got `{v}`"))
+                            .into()
                     })
                 })
                 .transpose()
@@ -55,9 +56,15 @@ impl ListRequest {
 
     fn from_search_body(body: &Value) -> ApiResult<Self> {
         let Value::Object(obj) = body else {
-            return Err(Error::InvalidSyntax("a SearchRequest must be a JSON object".into()).into());
+            return Err(
+                Error::InvalidSyntax("a SearchRequest must be a JSON object".into()).into(),
+            );
         };
-        let field = |name: &str| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+        let field = |name: &str| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
         let string = |name: &str| -> ApiResult<Option<String>> {
             match field(name) {
                 None | Some(Value::Null) => Ok(None),
@@ -83,15 +90,12 @@ impl ListRequest {
         let int = |name: &str| -> ApiResult<Option<i64>> {
             match field(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::Number(n)) => n
-                    .as_i64()
-                    .map(Some)
-                    .ok_or_else(|| Error::InvalidValue(format!("`{name}` must be an integer")).into()),
-                Some(Value::String(s)) => s
-                    .trim()
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| Error::InvalidValue(format!("`{name}` must be an integer")).into()),
+                Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                    Error::InvalidValue(format!("`{name}` must be an integer")).into()
+                }),
+                Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                    Error::InvalidValue(format!("`{name}` must be an integer")).into()
+                }),
                 Some(_) => Err(Error::InvalidValue(format!("`{name}` must be an integer")).into()),
             }
         };
@@ -151,18 +155,29 @@ pub async fn search_root(
 }
 
 /// Runs a list over one or more resource types and builds the ListResponse.
-pub async fn run(ctx: &Ctx, kinds: &[ResourceKind], req: &ListRequest, base: &str) -> ApiResult<Value> {
+pub async fn run(
+    ctx: &Ctx,
+    kinds: &[ResourceKind],
+    req: &ListRequest,
+    base: &str,
+) -> ApiResult<Value> {
     ctx.principal.require(domain::Scope::ScimRead)?;
     let config = &ctx.state.config;
     let filter = req
         .filter
         .as_deref()
-        .map(|f| scim_filter::parse_filter(f).map_err(|e| Error::InvalidFilter(format!("invalid filter `{f}`: {e}"))))
+        .map(|f| {
+            scim_filter::parse_filter(f)
+                .map_err(|e| Error::InvalidFilter(format!("invalid filter `{f}`: {e}")))
+        })
         .transpose()?;
     let sort_by = req
         .sort_by
         .as_deref()
-        .map(|s| scim_filter::parse_attr_path(s).map_err(|e| Error::InvalidPath(format!("invalid sortBy `{s}`: {e}"))))
+        .map(|s| {
+            scim_filter::parse_attr_path(s)
+                .map_err(|e| Error::InvalidPath(format!("invalid sortBy `{s}`: {e}")))
+        })
         .transpose()?;
     let descending = match req.sort_order.as_deref() {
         None => false,
@@ -176,7 +191,10 @@ pub async fn run(ctx: &Ctx, kinds: &[ResourceKind], req: &ListRequest, base: &st
         }
     };
     let start_index = req.start_index.unwrap_or(1).max(1) as u64;
-    let count = req.count.map_or(config.default_count, |c| c.max(0) as u64).min(config.max_results);
+    let count = req
+        .count
+        .map_or(config.default_count, |c| c.max(0) as u64)
+        .min(config.max_results);
     let cursor_paging = req.cursor.is_some();
 
     let mut total = 0u64;
@@ -187,7 +205,12 @@ pub async fn run(ctx: &Ctx, kinds: &[ResourceKind], req: &ListRequest, base: &st
     let mut skip = start_index - 1;
     let mut room = count;
     for &kind in kinds {
-        let (proj, load) = projection(&ctx.registry, kind, req.attributes.as_deref(), req.excluded.as_deref())?;
+        let (proj, load) = projection(
+            &ctx.registry,
+            kind,
+            req.attributes.as_deref(),
+            req.excluded.as_deref(),
+        )?;
         let info = ctx.registry.info(kind);
         if let Some(f) = &filter {
             if let Err(e) = scim_filter::check(f, &info) {
@@ -200,10 +223,18 @@ pub async fn run(ctx: &Ctx, kinds: &[ResourceKind], req: &ListRequest, base: &st
             descending,
             start_index: if kinds.len() == 1 { start_index } else { 1 },
             count: if kinds.len() == 1 { count } else { skip + room },
-            cursor: if kinds.len() == 1 { req.cursor.clone() } else { None },
+            cursor: if kinds.len() == 1 {
+                req.cursor.clone()
+            } else {
+                None
+            },
             load,
         };
-        let page = ctx.state.store.query(&ctx.principal.tenant_id, kind, &query, &info).await?;
+        let page = ctx
+            .state
+            .store
+            .query(&ctx.principal.tenant_id, kind, &query, &info)
+            .await?;
         total += page.total;
         next_cursor = page.next_cursor;
         previous_cursor = page.previous_cursor;

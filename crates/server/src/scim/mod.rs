@@ -20,7 +20,10 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ServiceProviderConfig", get(discovery::service_provider_config))
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{name}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
@@ -91,7 +94,11 @@ pub struct Params(HashMap<String, String>);
 
 impl Params {
     pub fn new(raw: HashMap<String, String>) -> Self {
-        Params(raw.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect())
+        Params(
+            raw.into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+        )
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {

@@ -29,7 +29,12 @@ pub fn respond(
     let body = projection.apply(&ctx.registry, res.kind, full);
     let location = (status == StatusCode::CREATED)
         .then(|| format!("{base}/{}/{}", res.kind.endpoint(), res.id));
-    ScimResponse { status, body: Some(Value::Object(body)), etag: Some(etag(res.version)), location }
+    ScimResponse {
+        status,
+        body: Some(Value::Object(body)),
+        etag: Some(etag(res.version)),
+        location,
+    }
 }
 
 pub async fn create(
@@ -43,9 +48,20 @@ pub async fn create(
     let kind = kind_of(&endpoint)?;
     let ctx = Ctx::new(&state, principal).await?;
     let params = Params::new(params);
-    let (proj, load) = projection(&ctx.registry, kind, params.get("attributes"), params.get("excludedAttributes"))?;
+    let (proj, load) = projection(
+        &ctx.registry,
+        kind,
+        params.get("attributes"),
+        params.get("excludedAttributes"),
+    )?;
     let created = ctx.create(kind, body, load).await?;
-    Ok(respond(&ctx, &created, &proj, &base_url(&state, &headers), StatusCode::CREATED))
+    Ok(respond(
+        &ctx,
+        &created,
+        &proj,
+        &base_url(&state, &headers),
+        StatusCode::CREATED,
+    ))
 }
 
 pub async fn get(
@@ -59,9 +75,18 @@ pub async fn get(
     let pre = Preconditions::from_headers(&headers)?;
     let ctx = Ctx::new(&state, principal).await?;
     let params = Params::new(params);
-    let (proj, load) = projection(&ctx.registry, kind, params.get("attributes"), params.get("excludedAttributes"))?;
+    let (proj, load) = projection(
+        &ctx.registry,
+        kind,
+        params.get("attributes"),
+        params.get("excludedAttributes"),
+    )?;
     let res = ctx.get(kind, &id, load).await?;
-    if pre.if_none_match.as_ref().is_some_and(|p| p.matches(res.version)) {
+    if pre
+        .if_none_match
+        .as_ref()
+        .is_some_and(|p| p.matches(res.version))
+    {
         return Ok(ScimResponse {
             status: StatusCode::NOT_MODIFIED,
             body: None,
@@ -78,7 +103,13 @@ pub async fn get(
             .into());
         }
     }
-    Ok(respond(&ctx, &res, &proj, &base_url(&state, &headers), StatusCode::OK))
+    Ok(respond(
+        &ctx,
+        &res,
+        &proj,
+        &base_url(&state, &headers),
+        StatusCode::OK,
+    ))
 }
 
 pub async fn replace(
@@ -93,9 +124,20 @@ pub async fn replace(
     let pre = Preconditions::from_headers(&headers)?;
     let ctx = Ctx::new(&state, principal).await?;
     let params = Params::new(params);
-    let (proj, load) = projection(&ctx.registry, kind, params.get("attributes"), params.get("excludedAttributes"))?;
+    let (proj, load) = projection(
+        &ctx.registry,
+        kind,
+        params.get("attributes"),
+        params.get("excludedAttributes"),
+    )?;
     let res = ctx.replace(kind, &id, body, &pre, load).await?;
-    Ok(respond(&ctx, &res, &proj, &base_url(&state, &headers), StatusCode::OK))
+    Ok(respond(
+        &ctx,
+        &res,
+        &proj,
+        &base_url(&state, &headers),
+        StatusCode::OK,
+    ))
 }
 
 pub async fn patch(
@@ -110,9 +152,20 @@ pub async fn patch(
     let pre = Preconditions::from_headers(&headers)?;
     let ctx = Ctx::new(&state, principal).await?;
     let params = Params::new(params);
-    let (proj, load) = projection(&ctx.registry, kind, params.get("attributes"), params.get("excludedAttributes"))?;
+    let (proj, load) = projection(
+        &ctx.registry,
+        kind,
+        params.get("attributes"),
+        params.get("excludedAttributes"),
+    )?;
     let res = ctx.patch(kind, &id, &body, &pre, load).await?;
-    Ok(respond(&ctx, &res, &proj, &base_url(&state, &headers), StatusCode::OK))
+    Ok(respond(
+        &ctx,
+        &res,
+        &proj,
+        &base_url(&state, &headers),
+        StatusCode::OK,
+    ))
 }
 
 pub async fn delete(

@@ -25,7 +25,11 @@ pub struct Ctx {
 impl Ctx {
     pub async fn new(state: &AppState, principal: Principal) -> ApiResult<Ctx> {
         let registry = state.registry(&principal.tenant_id).await?;
-        Ok(Ctx { state: state.clone(), principal, registry })
+        Ok(Ctx {
+            state: state.clone(),
+            principal,
+            registry,
+        })
     }
 
     fn tenant(&self) -> &str {
@@ -36,10 +40,19 @@ impl Ctx {
         self.state.clock.now()
     }
 
-    pub async fn create(&self, kind: ResourceKind, body: Value, load: Load) -> ApiResult<StoredResource> {
+    pub async fn create(
+        &self,
+        kind: ResourceKind,
+        body: Value,
+        load: Load,
+    ) -> ApiResult<StoredResource> {
         self.principal.require(Scope::ScimWrite)?;
         let validated = self.registry.validate(kind, body, Mode::Create)?;
-        let mut created = self.state.store.create(self.tenant(), Write::whole(validated), self.now()).await?;
+        let mut created = self
+            .state
+            .store
+            .create(self.tenant(), Write::whole(validated), self.now())
+            .await?;
         self.complete(&mut created, load).await?;
         Ok(created)
     }
@@ -66,14 +79,26 @@ impl Ctx {
         loop {
             let current = self.get(kind, id, Load::NONE).await?;
             pre.check_write(current.version)?;
-            let validated = self.registry.validate(kind, body.clone(), Mode::Replace(&current))?;
+            let validated = self
+                .registry
+                .validate(kind, body.clone(), Mode::Replace(&current))?;
             let result = self
                 .state
                 .store
-                .replace(self.tenant(), kind, id, Write::whole(validated), Some(current.version), self.now(), load)
+                .replace(
+                    self.tenant(),
+                    kind,
+                    id,
+                    Write::whole(validated),
+                    Some(current.version),
+                    self.now(),
+                    load,
+                )
                 .await;
             match result {
-                Err(Error::PreconditionFailed(_)) if pre.if_match.is_none() && attempt < WRITE_RETRIES => {
+                Err(Error::PreconditionFailed(_))
+                    if pre.if_match.is_none() && attempt < WRITE_RETRIES =>
+                {
                     attempt += 1;
                 }
                 other => return Ok(other?),
@@ -94,7 +119,16 @@ impl Ctx {
         let want_members = kind == ResourceKind::Group && needs_members(&ops);
         let mut attempt = 0;
         loop {
-            let current = self.get(kind, id, Load { members: want_members, groups: false }).await?;
+            let current = self
+                .get(
+                    kind,
+                    id,
+                    Load {
+                        members: want_members,
+                        groups: false,
+                    },
+                )
+                .await?;
             pre.check_write(current.version)?;
             let mut patched = current.body.clone();
             let members = apply_patch(
@@ -104,7 +138,9 @@ impl Ctx {
                 &ops,
                 &self.registry.info(kind),
             )?;
-            let validated = self.registry.validate(kind, Value::Object(patched), Mode::Replace(&current))?;
+            let validated =
+                self.registry
+                    .validate(kind, Value::Object(patched), Mode::Replace(&current))?;
             if validated.body() == &current.body && members == MembersChange::Keep {
                 // Nothing changed: no write, no new version, nothing for apps to follow.
                 let mut unchanged = current;
@@ -112,14 +148,27 @@ impl Ctx {
                 self.complete(&mut unchanged, load).await?;
                 return Ok(unchanged);
             }
-            let write = Write { body: validated, members };
+            let write = Write {
+                body: validated,
+                members,
+            };
             let result = self
                 .state
                 .store
-                .replace(self.tenant(), kind, id, write, Some(current.version), self.now(), load)
+                .replace(
+                    self.tenant(),
+                    kind,
+                    id,
+                    write,
+                    Some(current.version),
+                    self.now(),
+                    load,
+                )
                 .await;
             match result {
-                Err(Error::PreconditionFailed(_)) if pre.if_match.is_none() && attempt < WRITE_RETRIES => {
+                Err(Error::PreconditionFailed(_))
+                    if pre.if_match.is_none() && attempt < WRITE_RETRIES =>
+                {
                     attempt += 1;
                 }
                 other => return Ok(other?),
@@ -136,7 +185,10 @@ impl Ctx {
         } else {
             None
         };
-        self.state.store.delete(self.tenant(), kind, id, expected, self.now()).await?;
+        self.state
+            .store
+            .delete(self.tenant(), kind, id, expected, self.now())
+            .await?;
         Ok(())
     }
 
@@ -144,12 +196,22 @@ impl Ctx {
     async fn complete(&self, res: &mut StoredResource, load: Load) -> ApiResult<()> {
         match res.kind {
             ResourceKind::User if load.groups && res.groups.is_none() => {
-                if let Some(full) = self.state.store.get(self.tenant(), res.kind, &res.id, load).await? {
+                if let Some(full) = self
+                    .state
+                    .store
+                    .get(self.tenant(), res.kind, &res.id, load)
+                    .await?
+                {
                     res.groups = full.groups;
                 }
             }
             ResourceKind::Group if load.members && res.members.is_none() => {
-                if let Some(full) = self.state.store.get(self.tenant(), res.kind, &res.id, load).await? {
+                if let Some(full) = self
+                    .state
+                    .store
+                    .get(self.tenant(), res.kind, &res.id, load)
+                    .await?
+                {
                     res.members = full.members;
                 }
             }
