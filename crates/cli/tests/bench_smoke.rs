@@ -1,0 +1,60 @@
+//! `scimitar bench` in its quick mode runs end to end and reports the four scenarios as JSON.
+//! Only the shape of the report is checked: timing figures are no test's business.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn quick_bench_reports_four_scenarios_as_json() {
+    let output = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+        .args([
+            "bench",
+            "--users",
+            "2000",
+            "--big-group",
+            "2000",
+            "--seconds",
+            "1",
+            "--json",
+        ])
+        .env("SCIMITAR_LOG", "warn")
+        .output()
+        .expect("run scimitar bench");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "scimitar bench failed:\n{stderr}");
+    assert!(
+        stderr.contains("targets met"),
+        "no summary line on stderr:\n{stderr}"
+    );
+
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("the report on stdout is JSON");
+    let scenarios = report["scenarios"].as_array().expect("a scenarios array");
+    let names: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "get_user",
+            "filter_user_name",
+            "create_user",
+            "patch_group_member"
+        ]
+    );
+    for s in scenarios {
+        let positive = |v: &Value| v.as_f64().is_some_and(|x| x > 0.0);
+        assert!(positive(&s["value"]), "{s}");
+        assert!(s["pass"].is_boolean(), "{s}");
+        if let Some(peer) = s.get("peer") {
+            assert!(positive(&peer["value"]), "{s}");
+            assert!(positive(&s["ratio"]), "{s}");
+        }
+    }
+    assert_eq!(report["targets"], 4);
+    assert_eq!(report["config"]["users"], 2000);
+    let met = report["targets_met"].as_u64().expect("targets_met");
+    assert!(met <= 4);
+}
