@@ -21,6 +21,8 @@
 //!            / attrExp
 //!            / valuePath
 //! valuePath  = attrPath "[" valFilter "]"
+//!            / attrPath "[" valFilter "]" "." subAttr ("pr" / compareOp compValue)
+//!                                                        ; Entra ID; = `a[f and sub op v]`
 //! valFilter  = FILTER                                    ; paths relative to each value
 //! attrExp    = attrPath "pr"
 //!            / attrPath compareOp compValue

@@ -199,15 +199,44 @@ impl Parser {
         match &self.current.kind {
             TokenKind::LBracket => {
                 let (filter, close) = self.val_filter()?;
+                let mut end = close.end;
+                // Entra matches on `emails[type eq "work"].value eq "x"`, which RFC 7644's
+                // grammar lacks; it means `emails[type eq "work" and value eq "x"]`.
+                let filter = match &self.current.kind {
+                    TokenKind::Word(word) if word.starts_with('.') => {
+                        let sub_start = self.current.span.start + 1;
+                        let name = word.get(1..).unwrap_or_default().to_owned();
+                        let sub = attr_name(&name, sub_start)?;
+                        let sub_span = Span {
+                            start: sub_start,
+                            end: self.current.span.end,
+                        };
+                        self.bump();
+                        let inner = AttrPath {
+                            uri: None,
+                            name: sub,
+                            sub: None,
+                            span: sub_span,
+                        };
+                        let tail = self.attr_tail(inner, sub_start)?;
+                        end = tail.span().end;
+                        Filter::And(Box::new(filter), Box::new(tail))
+                    }
+                    _ => filter,
+                };
                 Ok(Filter::ValuePath {
                     attr,
                     filter: Box::new(filter),
-                    span: Span {
-                        start,
-                        end: close.end,
-                    },
+                    span: Span { start, end },
                 })
             }
+            _ => self.attr_tail(attr, start),
+        }
+    }
+
+    /// `attrPath SP "pr"` / `attrPath SP compareOp SP compValue`, after the path.
+    fn attr_tail(&mut self, attr: AttrPath, start: usize) -> Result<Filter, ParseError> {
+        match &self.current.kind {
             TokenKind::Word(word) if word.eq_ignore_ascii_case("pr") => {
                 let pr = self.bump();
                 Ok(Filter::Present {
