@@ -270,8 +270,16 @@ pub(crate) fn replace(
     let cols = Columns::of(&write.body);
 
     let tx = conn.savepoint().sql()?;
-    let (seq, version, created) = current(&tx, tenant_id, kind, id, expected_version)?;
-    let version = version + 1;
+    let (seq, old_version, created) = current(&tx, tenant_id, kind, id, expected_version)?;
+    let members_changed =
+        apply_members(&tx, &GroupRef { tenant_id, seq, id }, &write.members, false)?;
+    if members_changed == 0 {
+        if let Some(unchanged) = unchanged(&tx, seq, &body_json, kind, id, old_version, load)? {
+            // Nothing to write: no new version, nothing in the change log for apps to follow.
+            return Ok(unchanged);
+        }
+    }
+    let version = old_version + 1;
     tx.prepare_cached(
         "UPDATE resources SET body = ?2, user_name_lc = ?3, external_id = ?4,
              display_name_lc = ?5, display = ?6, last_modified = ?7, version = ?8
@@ -294,7 +302,6 @@ pub(crate) fn replace(
         .execute([seq])
         .sql()?;
     insert_emails(&tx, tenant_id, seq, &cols.emails_lc)?;
-    apply_members(&tx, &GroupRef { tenant_id, seq, id }, &write.members, false)?;
     changes::append(&tx, tenant_id, kind, id, ChangeOp::Updated, version, now)?;
     let (members, groups) = (
         (kind == ResourceKind::Group && load.members)
@@ -316,6 +323,42 @@ pub(crate) fn replace(
         members,
         groups,
     })
+}
+
+/// The stored resource if its body is exactly `body_json` (a write that changes nothing).
+fn unchanged(
+    conn: &Connection,
+    seq: i64,
+    body_json: &str,
+    kind: ResourceKind,
+    id: &str,
+    version: u64,
+    load: Load,
+) -> Result<Option<StoredResource>> {
+    let row: (String, i64, i64) = conn
+        .prepare_cached("SELECT body, created, last_modified FROM resources WHERE seq = ?1")
+        .sql()?
+        .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .sql()?;
+    if row.0 != body_json {
+        return Ok(None);
+    }
+    let body = serde_json::from_str(&row.0)
+        .map_err(|e| Error::Internal(format!("stored body is not JSON: {e}")))?;
+    Ok(Some(StoredResource {
+        id: id.to_owned(),
+        kind,
+        body,
+        created: ts_from_sql(row.1)?,
+        last_modified: ts_from_sql(row.2)?,
+        version,
+        members: (kind == ResourceKind::Group && load.members)
+            .then(|| members_of(conn, seq))
+            .transpose()?,
+        groups: (kind == ResourceKind::User && load.groups)
+            .then(|| groups_of(conn, seq))
+            .transpose()?,
+    }))
 }
 
 pub(crate) fn delete(
@@ -434,23 +477,30 @@ pub(crate) fn apply_members(
     group: &GroupRef<'_>,
     change: &MembersChange,
     fresh: bool,
-) -> Result<()> {
+) -> Result<usize> {
     match change {
-        MembersChange::Keep => Ok(()),
+        MembersChange::Keep => Ok(0),
         MembersChange::Set(ids) => set_members(conn, group, ids, fresh),
         MembersChange::Delta { add, remove } => {
+            let mut changed = 0;
             for id in remove {
-                remove_member(conn, group, id)?;
+                changed += remove_member(conn, group, id)?;
             }
             for id in add {
-                add_member(conn, group, id)?;
+                changed += add_member(conn, group, id)?;
             }
-            Ok(())
+            Ok(changed)
         }
     }
 }
 
-fn set_members(conn: &Connection, group: &GroupRef<'_>, ids: &[String], fresh: bool) -> Result<()> {
+fn set_members(
+    conn: &Connection,
+    group: &GroupRef<'_>,
+    ids: &[String],
+    fresh: bool,
+) -> Result<usize> {
+    let mut changed = 0;
     let mut seqs = Vec::with_capacity(ids.len());
     for id in ids {
         check_not_self(group, id)?;
@@ -463,13 +513,14 @@ fn set_members(conn: &Connection, group: &GroupRef<'_>, ids: &[String], fresh: b
         // Keep the rows (and their order) of members that stay; drop the others.
         let keep = serde_json::to_string(&seqs)
             .map_err(|e| Error::Internal(format!("cannot serialise member list: {e}")))?;
-        conn.prepare_cached(
-            "DELETE FROM memberships WHERE group_seq = ?1
-             AND member_seq NOT IN (SELECT value FROM json_each(?2))",
-        )
-        .sql()?
-        .execute(params![group.seq, keep])
-        .sql()?;
+        changed += conn
+            .prepare_cached(
+                "DELETE FROM memberships WHERE group_seq = ?1
+                 AND member_seq NOT IN (SELECT value FROM json_each(?2))",
+            )
+            .sql()?
+            .execute(params![group.seq, keep])
+            .sql()?;
     }
     let mut insert = conn
         .prepare_cached(
@@ -477,15 +528,15 @@ fn set_members(conn: &Connection, group: &GroupRef<'_>, ids: &[String], fresh: b
         )
         .sql()?;
     for seq in seqs {
-        insert
+        changed += insert
             .execute(params![group.tenant_id, group.seq, seq])
             .sql()?;
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// One `INSERT … SELECT`: resolves the id and adds the row, or does nothing if present.
-pub(crate) fn add_member(conn: &Connection, group: &GroupRef<'_>, id: &str) -> Result<()> {
+pub(crate) fn add_member(conn: &Connection, group: &GroupRef<'_>, id: &str) -> Result<usize> {
     check_not_self(group, id)?;
     let inserted = conn
         .prepare_cached(
@@ -499,11 +550,11 @@ pub(crate) fn add_member(conn: &Connection, group: &GroupRef<'_>, id: &str) -> R
     if inserted == 0 && member_seq(conn, group.tenant_id, id)?.is_none() {
         skip_dangling(group, id);
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// Removing an absent member (or an unknown id) is a no-op.
-pub(crate) fn remove_member(conn: &Connection, group: &GroupRef<'_>, id: &str) -> Result<()> {
+pub(crate) fn remove_member(conn: &Connection, group: &GroupRef<'_>, id: &str) -> Result<usize> {
     conn.prepare_cached(
         "DELETE FROM memberships WHERE group_seq = ?1 AND member_seq IN
              (SELECT seq FROM resources
@@ -511,8 +562,7 @@ pub(crate) fn remove_member(conn: &Connection, group: &GroupRef<'_>, id: &str) -
     )
     .sql()?
     .execute(params![group.seq, group.tenant_id, id])
-    .sql()?;
-    Ok(())
+    .sql()
 }
 
 fn member_from_row(row: &Row<'_>) -> rusqlite::Result<(String, String, Option<String>)> {

@@ -50,6 +50,7 @@ store_suite!(
     resources::delete_round_trip,
     resources::missing_resources_are_not_found,
     resources::versions_are_checked,
+    resources::a_write_that_changes_nothing_keeps_the_version,
     resources::user_name_is_unique_case_insensitively,
     resources::group_display_name_is_unique_case_insensitively,
     resources::kind_is_part_of_identity,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use domain::{Error, Load, ResourceKind, Store};
+use domain::{Error, Load, MembersChange, ResourceKind, Store, Write};
 use serde_json::json;
 
 use crate::support::*;
@@ -167,7 +167,7 @@ pub async fn versions_are_checked(store: Arc<dyn Store>) {
             &t,
             ResourceKind::User,
             &u.id,
-            user_write("bjensen"),
+            user_write("bjensen2"),
             Some(1),
             at(1),
             Load::NONE,
@@ -207,6 +207,52 @@ pub async fn versions_are_checked(store: Arc<dyn Store>) {
         .delete(&t, ResourceKind::User, &u.id, Some(2), at(3))
         .await
         .unwrap();
+}
+
+pub async fn a_write_that_changes_nothing_keeps_the_version(store: Arc<dyn Store>) {
+    let t = tenant(&store, "acme").await;
+    let u = user(&store, &t, "bjensen").await;
+    let g = store
+        .create(&t, group_write("G", &[&u.id]), at(0))
+        .await
+        .unwrap();
+    let before = store.changes_after(0, 100).await.unwrap().len();
+    let same = store
+        .replace(
+            &t,
+            ResourceKind::User,
+            &u.id,
+            user_write("bjensen"),
+            None,
+            at(5),
+            Load::NONE,
+        )
+        .await
+        .unwrap();
+    assert_eq!((same.version, same.last_modified), (1, at(0)));
+    // Re-adding a present member (Entra does this) changes no row either.
+    let readd = Write {
+        members: MembersChange::Delta {
+            add: vec![u.id.clone()],
+            remove: vec![],
+        },
+        ..group_write("G", &[])
+    };
+    let same = store
+        .replace(
+            &t,
+            ResourceKind::Group,
+            &g.id,
+            readd,
+            None,
+            at(5),
+            Load::ALL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(same.version, 1);
+    assert_eq!(same.members.unwrap().len(), 1);
+    assert_eq!(store.changes_after(0, 100).await.unwrap().len(), before);
 }
 
 pub async fn user_name_is_unique_case_insensitively(store: Arc<dyn Store>) {
