@@ -126,8 +126,14 @@ pub struct Load {
 }
 
 impl Load {
-    pub const ALL: Load = Load { members: true, groups: true };
-    pub const NONE: Load = Load { members: false, groups: false };
+    pub const ALL: Load = Load {
+        members: true,
+        groups: true,
+    };
+    pub const NONE: Load = Load {
+        members: false,
+        groups: false,
+    };
 }
 
 /// A resource body that passed schema validation (`crate::schema::Registry::validate`). The store
@@ -190,7 +196,10 @@ pub enum MembersChange {
     /// Make the members exactly these ids (POST, PUT, PATCH replace of `members`).
     Set(Vec<String>),
     /// Add and remove these ids; adding a present member or removing an absent one is a no-op.
-    Delta { add: Vec<String>, remove: Vec<String> },
+    Delta {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
 }
 
 /// What a create or replace writes.

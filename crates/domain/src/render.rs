@@ -39,7 +39,10 @@ pub fn render(res: &StoredResource, base_url: &str) -> Map<String, Value> {
             out.insert("members".into(), Value::Array(list));
         }
         (ResourceKind::User, _, Some(groups)) if !groups.is_empty() => {
-            let list = groups.iter().map(|g| member(g, base, "direct", true)).collect();
+            let list = groups
+                .iter()
+                .map(|g| member(g, base, "direct", true))
+                .collect();
             out.insert("groups".into(), Value::Array(list));
         }
         _ => {}

@@ -36,7 +36,8 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a resource with a new id. `Error::Uniqueness` for a taken userName (users) or
     /// displayName (groups), compared case-insensitively; `Error::InvalidValue` for a member id
     /// that is not a user or group of this tenant.
-    async fn create(&self, tenant_id: &str, write: Write, now: Timestamp) -> Result<StoredResource>;
+    async fn create(&self, tenant_id: &str, write: Write, now: Timestamp)
+        -> Result<StoredResource>;
 
     async fn get(
         &self,
