@@ -3,7 +3,11 @@
 
 use domain::patch::{apply_patch, needs_members, parse_patch};
 use domain::schema::{Mode, Registry};
-use domain::{Error, Load, MembersChange, ResourceKind, Scope, StoredResource, Write};
+use domain::{
+    Error, Load, MembersChange, Query, ResourceKind, Scope, StoredResource, Validated, Write,
+};
+use scim_filter::{AttrPath, CompValue, CompareOp, Filter, Span};
+use scim_proto::schema::Uniqueness;
 use serde_json::Value;
 
 use crate::auth::Principal;
@@ -48,6 +52,7 @@ impl Ctx {
     ) -> ApiResult<StoredResource> {
         self.principal.require(Scope::ScimWrite)?;
         let validated = self.registry.validate(kind, body, Mode::Create)?;
+        self.check_extension_uniqueness(&validated, None).await?;
         let mut created = self
             .state
             .store
@@ -82,6 +87,8 @@ impl Ctx {
             let validated = self
                 .registry
                 .validate(kind, body.clone(), Mode::Replace(&current))?;
+            self.check_extension_uniqueness(&validated, Some(id))
+                .await?;
             let result = self
                 .state
                 .store
@@ -148,6 +155,8 @@ impl Ctx {
                 self.complete(&mut unchanged, load).await?;
                 return Ok(unchanged);
             }
+            self.check_extension_uniqueness(&validated, Some(id))
+                .await?;
             let write = Write {
                 body: validated,
                 members,
@@ -189,6 +198,74 @@ impl Ctx {
             .store
             .delete(self.tenant(), kind, id, expected, self.now())
             .await?;
+        Ok(())
+    }
+
+    /// Tenant extension attributes marked `uniqueness: server|global` are unique among the
+    /// tenant's resources of the type (userName and group displayName are the store's own
+    /// unique indexes). Checked by query before the write; the extension attributes are not
+    /// indexed, so this costs a scan on tenants that declare such attributes.
+    async fn check_extension_uniqueness(
+        &self,
+        v: &Validated,
+        own_id: Option<&str>,
+    ) -> ApiResult<()> {
+        let kind = v.kind();
+        for (uri, _) in self.registry.extensions_of(kind) {
+            let Some(schema) = self.registry.schema(uri) else {
+                continue;
+            };
+            for attr in &schema.attributes {
+                if attr.uniqueness == Uniqueness::None || attr.multi_valued {
+                    continue;
+                }
+                let value = v
+                    .body()
+                    .get(&schema.id)
+                    .and_then(|ext| ext.get(&attr.name))
+                    .filter(|x| !x.is_null());
+                let Some(value) = value else { continue };
+                let literal = match value {
+                    Value::String(s) => CompValue::String(s.clone()),
+                    Value::Number(n) => CompValue::Number(n.clone()),
+                    Value::Bool(b) => CompValue::Bool(*b),
+                    _ => continue,
+                };
+                let path = AttrPath {
+                    uri: Some(schema.id.clone()),
+                    name: attr.name.clone(),
+                    sub: None,
+                    span: Span::default(),
+                };
+                let query = Query {
+                    filter: Some(Filter::Compare {
+                        attr: path,
+                        op: CompareOp::Eq,
+                        value: literal,
+                        span: Span::default(),
+                    }),
+                    sort_by: None,
+                    descending: false,
+                    start_index: 1,
+                    count: 2,
+                    cursor: None,
+                    load: Load::NONE,
+                };
+                let info = self.registry.info(kind);
+                let page = self
+                    .state
+                    .store
+                    .query(self.tenant(), kind, &query, &info)
+                    .await?;
+                if page.resources.iter().any(|r| Some(r.id.as_str()) != own_id) {
+                    return Err(Error::Uniqueness(format!(
+                        "{}:{} `{}` is already taken",
+                        schema.id, attr.name, value
+                    ))
+                    .into());
+                }
+            }
+        }
         Ok(())
     }
 

@@ -806,3 +806,55 @@ async fn extension_schema_registration_needs_admin_and_a_valid_definition() {
     r.expect_error(400, Some("invalidValue"), &["not-a-urn"]);
     assert_eq!(h.get("/Schemas").await.json["totalResults"], 3);
 }
+
+/// A tenant extension attribute declared `uniqueness: server` is unique like userName: 409.
+#[tokio::test]
+async fn tenant_extension_uniqueness_is_enforced() {
+    let h = Harness::new().await;
+    let mut schema = acme_schema();
+    schema["attributes"][0]["uniqueness"] = json!("server");
+    h.req(Method::POST, "/api/v1/schemas")
+        .json(schema)
+        .send()
+        .await
+        .expect(201);
+
+    let r = h
+        .post(
+            "/Users",
+            json!({"userName": "a@example.com", ACME: {"badge": 7}}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.id();
+    let r = h
+        .post(
+            "/Users",
+            json!({"userName": "b@example.com", ACME: {"badge": 7}}),
+        )
+        .await;
+    r.expect_error(409, Some("uniqueness"), &["badge", "7"]);
+    // The holder keeps its own value through PUT and PATCH.
+    let r = h
+        .put(
+            &format!("/Users/{id}"),
+            json!({"userName": "a2@example.com", ACME: {"badge": 7}}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json[ACME]["badge"], 7, "{}", r.json);
+    let r = h.get(&format!("/Users?filter={ACME}:badge%20eq%207")).await;
+    assert_eq!(r.json["totalResults"], 1, "{}", r.json);
+    let r = h
+        .post(
+            "/Users",
+            json!({"userName": "b@example.com", ACME: {"badge": 8}}),
+        )
+        .await;
+    r.expect(201);
+    let other = r.id();
+    let patch = json!([{"op": "replace", "path": format!("{ACME}:badge"), "value": 7}]);
+    h.patch(&format!("/Users/{other}"), patch)
+        .await
+        .expect_error(409, Some("uniqueness"), &["badge"]);
+}
