@@ -38,6 +38,16 @@ impl Target {
         Ok(Target { addr, host, auth })
     }
 
+    /// The same client (same headers, same token) aimed at another server.
+    pub fn with_addr(&self, addr: SocketAddr) -> anyhow::Result<Target> {
+        let host = HeaderValue::from_str(&addr.to_string())?;
+        Ok(Target {
+            addr,
+            host,
+            auth: self.auth.clone(),
+        })
+    }
+
     /// A request for `path_and_query`, with a JSON body if there is one.
     pub fn request(
         &self,

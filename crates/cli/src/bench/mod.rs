@@ -183,7 +183,8 @@ impl Bench {
         let body = conn.expect(request, StatusCode::OK).await?;
         drop(conn);
         let (bare_addr, bare_server) = serve(bare_router(body)).await?;
-        let bare = Target::new(bare_addr, None)?;
+        // The very same requests, bearer token included, so only the server differs.
+        let bare = self.scim.with_addr(bare_addr)?;
 
         let random_get = |target: Target| -> MakeRequest {
             let ids = Arc::clone(&self.user_ids);
