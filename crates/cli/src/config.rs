@@ -160,6 +160,8 @@ pub struct FileLimits {
     pub bulk_max_payload: Option<usize>,
     pub max_results: Option<u64>,
     pub default_count: Option<u64>,
+    /// Seconds a token check is reused; a token revoked elsewhere stops working within it.
+    pub token_cache_seconds: Option<f64>,
 }
 
 pub fn read_file_config(path: &std::path::Path) -> anyhow::Result<FileConfig> {

@@ -42,6 +42,9 @@ impl Settings {
                 .unwrap_or(defaults.bulk_max_operations),
             max_results: l.max_results.unwrap_or(defaults.max_results),
             default_count: l.default_count.unwrap_or(defaults.default_count),
+            token_cache_ttl: l
+                .token_cache_seconds
+                .map_or(defaults.token_cache_ttl, std::time::Duration::from_secs_f64),
             public_url: args.public_url.clone().or(file.public_url),
         };
         anyhow::ensure!(

@@ -98,8 +98,7 @@ pub async fn authenticate(
     };
     let hash = hash_token(secret);
     let token = state
-        .store
-        .token_by_hash(&hash)
+        .token(&hash)
         .await?
         .filter(|t| bool::from(t.hash.ct_eq(&hash)));
     let Some(token) = token else {

@@ -30,6 +30,9 @@ pub struct ServerConfig {
     /// Largest page (`filter.maxResults`), and the page size when the client gives no `count`.
     pub max_results: u64,
     pub default_count: u64,
+    /// How long a token check is reused before the store is asked again. A token revoked by
+    /// another process (the CLI, another replica) stops working within this time.
+    pub token_cache_ttl: std::time::Duration,
     /// The externally visible base URL of the SCIM API, e.g. `https://id.example.com/scim/v2`;
     /// `None`: derived from the request's `Host`.
     pub public_url: Option<String>,
@@ -43,6 +46,7 @@ impl Default for ServerConfig {
             bulk_max_operations: 1000,
             max_results: 1000,
             default_count: 100,
+            token_cache_ttl: std::time::Duration::from_secs(2),
             public_url: None,
         }
     }
@@ -55,7 +59,11 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     registries: Arc<RwLock<HashMap<String, Arc<Registry>>>>,
+    tokens: Arc<RwLock<HashMap<[u8; 32], (domain::TokenInfo, std::time::Instant)>>>,
 }
+
+/// Cached token checks beyond this many are dropped wholesale (a flood of distinct tokens).
+const TOKEN_CACHE_MAX: usize = 10_000;
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,6 +80,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             registries: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 
@@ -94,6 +103,24 @@ impl AppState {
             m.insert(tenant_id.to_owned(), registry.clone());
         }
         Ok(registry)
+    }
+
+    /// The token with this hash, from the cache while it is fresh, else from the store.
+    pub async fn token(&self, hash: &[u8; 32]) -> ApiResult<Option<domain::TokenInfo>> {
+        let ttl = self.config.token_cache_ttl;
+        if let Some((token, at)) = self.tokens.read().ok().and_then(|m| m.get(hash).cloned()) {
+            if at.elapsed() < ttl {
+                return Ok(Some(token));
+            }
+        }
+        let token = self.store.token_by_hash(hash).await?;
+        if let (Some(t), Ok(mut m)) = (&token, self.tokens.write()) {
+            if m.len() >= TOKEN_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(*hash, (t.clone(), std::time::Instant::now()));
+        }
+        Ok(token)
     }
 
     /// Forgets a tenant's cached registry after its extension schemas changed.

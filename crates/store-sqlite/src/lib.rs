@@ -34,6 +34,10 @@ use crate::convert::SqlResult;
 
 /// Reader connections; reads beyond this many wait for one to be free.
 const READERS: usize = 4;
+/// Page cache per connection, in KiB (SQLite's default is 2 MiB).
+const CACHE_KIB: i64 = 64 * 1024;
+/// How much of the database file each connection maps into memory.
+const MMAP_BYTES: i64 = 1 << 30;
 /// Distinct SQL texts are few, but the query module builds some per kind and lookup.
 const STATEMENT_CACHE: usize = 64;
 
@@ -72,6 +76,19 @@ impl SqliteStore {
         })
     }
 
+    /// Runs a point read (an index lookup of a few microseconds) inline when a reader is free:
+    /// handing it to the blocking pool would cost more than the read. Otherwise as `read`.
+    async fn read_point<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        if let Some(conn) = self.pool.free_reader() {
+            return f(&conn);
+        }
+        self.read(f).await
+    }
+
     /// Runs `f` on a reader connection, off the async worker threads.
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
@@ -95,6 +112,17 @@ impl SqliteStore {
 }
 
 impl Pool {
+    /// A reader that nobody holds right now, if any.
+    fn free_reader(&self) -> Option<MutexGuard<'_, Connection>> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        (0..n).find_map(|i| {
+            self.readers
+                .get((start + i) % n)
+                .and_then(|m| m.try_lock().ok())
+        })
+    }
+
     /// A free reader if there is one, else the next in turn (waiting for it).
     fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
@@ -130,6 +158,9 @@ pub(crate) fn connect(path: &Path, extra: OpenFlags) -> Result<Connection> {
     }
     conn.pragma_update(None, "synchronous", "NORMAL").sql()?;
     conn.pragma_update(None, "foreign_keys", "ON").sql()?;
+    // Reads come from the page cache and the memory map instead of `pread` per page.
+    conn.pragma_update(None, "cache_size", -CACHE_KIB).sql()?;
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES).sql()?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
@@ -155,7 +186,7 @@ impl domain::Store for SqliteStore {
 
     async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
         let name = name.to_owned();
-        self.read(move |conn| tenants::tenant_by_name(conn, &name))
+        self.read_point(move |conn| tenants::tenant_by_name(conn, &name))
             .await
     }
 
@@ -171,7 +202,7 @@ impl domain::Store for SqliteStore {
 
     async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenInfo>> {
         let hash = *hash;
-        self.read(move |conn| tenants::token_by_hash(conn, &hash))
+        self.read_point(move |conn| tenants::token_by_hash(conn, &hash))
             .await
     }
 
@@ -189,7 +220,7 @@ impl domain::Store for SqliteStore {
 
     async fn extension_schemas(&self, tenant_id: &str) -> Result<Vec<String>> {
         let tenant_id = tenant_id.to_owned();
-        self.read(move |conn| tenants::extension_schemas(conn, &tenant_id))
+        self.read_point(move |conn| tenants::extension_schemas(conn, &tenant_id))
             .await
     }
 
@@ -224,8 +255,13 @@ impl domain::Store for SqliteStore {
         load: Load,
     ) -> Result<Option<StoredResource>> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.read(move |conn| resources::get(conn, &tenant_id, kind, &id, load))
-            .await
+        let read = move |conn: &Connection| resources::get(conn, &tenant_id, kind, &id, load);
+        if kind == ResourceKind::Group && load.members {
+            // A group's members may be many rows: not a point read.
+            self.read(read).await
+        } else {
+            self.read_point(read).await
+        }
     }
 
     async fn replace(
@@ -276,6 +312,12 @@ impl domain::Store for SqliteStore {
         query: &Query,
         schema: &(dyn scim_filter::SchemaInfo + Sync),
     ) -> Result<Page> {
+        // Index lookups (what clients mostly send) run inline when a reader is free.
+        if query::is_lookup(kind, query) {
+            if let Some(conn) = self.pool.free_reader() {
+                return query::query(&conn, tenant_id, kind, query, schema);
+            }
+        }
         // The schema is borrowed, so this cannot move to a blocking task; see `blocking_in_place`.
         blocking_in_place(|| {
             let conn = self.pool.reader()?;

@@ -34,6 +34,15 @@ pub(crate) fn query(
     }
 }
 
+/// Whether the query is answered from an index (a handful of rows), not a scan.
+pub(crate) fn is_lookup(kind: ResourceKind, query: &Query) -> bool {
+    query.sort_by.is_none()
+        && query
+            .filter
+            .as_ref()
+            .is_some_and(|f| pushdown(f, kind).is_some())
+}
+
 /// Where a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cursor {

@@ -271,7 +271,13 @@ pub fn guid() -> String {
 
 impl Harness {
     pub async fn new() -> Harness {
-        Harness::with_config(ServerConfig::default()).await
+        // Token checks are not cached, so that a revocation through the store shows at once;
+        // `tenants::token_checks_are_cached_for_their_ttl` covers the cache.
+        Harness::with_config(ServerConfig {
+            token_cache_ttl: std::time::Duration::ZERO,
+            ..ServerConfig::default()
+        })
+        .await
     }
 
     pub async fn with_config(config: ServerConfig) -> Harness {

@@ -5,6 +5,7 @@
 use axum::http::Method;
 use domain::{Clock as _, Scope};
 use serde_json::{json, Value};
+use server::ServerConfig;
 
 use crate::harness::*;
 
@@ -386,4 +387,38 @@ async fn two_active_tokens_of_a_tenant_both_work() {
         .send()
         .await
         .expect(200);
+}
+
+/// With a token cache, a revocation made elsewhere (the CLI, another replica) shows once the
+/// cached check is older than the TTL; within it the cached check stands.
+#[tokio::test]
+async fn token_checks_are_cached_for_their_ttl() {
+    let h = Harness::with_config(ServerConfig {
+        token_cache_ttl: std::time::Duration::from_secs(3600),
+        ..ServerConfig::default()
+    })
+    .await;
+    let (token, info) = h.token_record(&h.tenant.id, &Scope::ALL, None).await;
+    h.req(Method::GET, "/Users")
+        .token(&token)
+        .send()
+        .await
+        .expect(200);
+    h.store.revoke_token(&h.tenant.id, &info.id).await.unwrap();
+    h.req(Method::GET, "/Users")
+        .token(&token)
+        .send()
+        .await
+        .expect(200);
+    // A token never seen before is looked up in the store, cache or not.
+    let (fresh, fresh_info) = h.token_record(&h.tenant.id, &Scope::ALL, None).await;
+    h.store
+        .revoke_token(&h.tenant.id, &fresh_info.id)
+        .await
+        .unwrap();
+    h.req(Method::GET, "/Users")
+        .token(&fresh)
+        .send()
+        .await
+        .expect_error(401, None, &["revoked"]);
 }
