@@ -59,8 +59,11 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     registries: Arc<RwLock<HashMap<String, Arc<Registry>>>>,
-    tokens: Arc<RwLock<HashMap<[u8; 32], (domain::TokenInfo, std::time::Instant)>>>,
+    tokens: Arc<RwLock<TokenCache>>,
 }
+
+/// Token checks by token hash, with the time they were read from the store.
+type TokenCache = HashMap<[u8; 32], (domain::TokenInfo, std::time::Instant)>;
 
 /// Cached token checks beyond this many are dropped wholesale (a flood of distinct tokens).
 const TOKEN_CACHE_MAX: usize = 10_000;
