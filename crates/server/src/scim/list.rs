@@ -1,16 +1,13 @@
 //! Lists: `GET /Users`, `GET /Groups` with filter, sort, paging (index and RFC 9865 cursors) and
 //! projection; `POST …/.search` with the same in a SearchRequest body (RFC 7644 §3.4.2–3.4.3).
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use domain::render::render;
 use domain::{Error, Query as StoreQuery, ResourceKind};
 use serde_json::{json, Map, Value};
 
 use super::service::Ctx;
-use super::{base_url, kind_of, projection, Params};
+use super::{kind_of, projection, Params, Req};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::json::{ScimBody, ScimResponse};
@@ -116,13 +113,12 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Path(endpoint): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    http: Req,
 ) -> ApiResult<ScimResponse> {
     let kind = kind_of(&endpoint)?;
-    let req = ListRequest::from_params(&Params::new(params))?;
+    let req = ListRequest::from_params(&http.params)?;
     let ctx = Ctx::new(&state, principal).await?;
-    let body = run(&ctx, &[kind], &req, &base_url(&state, &headers)).await?;
+    let body = run(&ctx, &[kind], &req, &http.base).await?;
     Ok(ScimResponse::ok(body))
 }
 
@@ -130,13 +126,13 @@ pub async fn search(
     State(state): State<AppState>,
     principal: Principal,
     Path(endpoint): Path<String>,
-    headers: HeaderMap,
+    http: Req,
     ScimBody(body): ScimBody,
 ) -> ApiResult<ScimResponse> {
     let kind = kind_of(&endpoint)?;
     let req = ListRequest::from_search_body(&body)?;
     let ctx = Ctx::new(&state, principal).await?;
-    let body = run(&ctx, &[kind], &req, &base_url(&state, &headers)).await?;
+    let body = run(&ctx, &[kind], &req, &http.base).await?;
     Ok(ScimResponse::ok(body))
 }
 
@@ -144,13 +140,13 @@ pub async fn search(
 pub async fn search_root(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
+    http: Req,
     ScimBody(body): ScimBody,
 ) -> ApiResult<ScimResponse> {
     let req = ListRequest::from_search_body(&body)?;
     let ctx = Ctx::new(&state, principal).await?;
     let kinds = [ResourceKind::User, ResourceKind::Group];
-    let body = run(&ctx, &kinds, &req, &base_url(&state, &headers)).await?;
+    let body = run(&ctx, &kinds, &req, &http.base).await?;
     Ok(ScimResponse::ok(body))
 }
 

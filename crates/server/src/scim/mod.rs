@@ -93,10 +93,12 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 pub struct Params(HashMap<String, String>);
 
 impl Params {
-    pub fn new(raw: HashMap<String, String>) -> Self {
+    /// From a query string (`+` and percent escapes decoded, as Entra encodes filters).
+    pub fn from_query(query: Option<&str>) -> Self {
+        let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes());
         Params(
-            raw.into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            pairs
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
                 .collect(),
         )
     }
@@ -108,6 +110,30 @@ impl Params {
     /// A parameter that may be present with an empty value (`?cursor`).
     pub fn raw(&self, name: &str) -> Option<&str> {
         self.0.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+/// What a SCIM handler needs from the request line and headers: the base URL, the query
+/// parameters and the preconditions, read without copying the header map.
+#[derive(Debug)]
+pub struct Req {
+    pub base: String,
+    pub params: Params,
+    pub pre: crate::etag::Preconditions,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Req {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Req {
+            base: base_url(state, &parts.headers),
+            params: Params::from_query(parts.uri.query()),
+            pre: crate::etag::Preconditions::from_headers(&parts.headers)?,
+        })
     }
 }
 

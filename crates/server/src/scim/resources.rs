@@ -1,19 +1,17 @@
 //! One resource: POST, GET, PUT, PATCH, DELETE on `/Users` and `/Groups` (RFC 7644 §3.3–3.6).
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use domain::project::Projection;
 use domain::render::render;
 use domain::StoredResource;
 use serde_json::Value;
 
 use super::service::Ctx;
-use super::{base_url, kind_of, projection, Params};
+use super::{kind_of, projection, Req};
 use crate::auth::Principal;
 use crate::error::ApiResult;
-use crate::etag::{etag, Preconditions};
+use crate::etag::etag;
 use crate::json::{ScimBody, ScimResponse};
 use crate::AppState;
 
@@ -37,29 +35,36 @@ pub fn respond(
     }
 }
 
+/// The projection of a read or a write's response, from `attributes` / `excludedAttributes`.
+fn projection_of(
+    ctx: &Ctx,
+    kind: domain::ResourceKind,
+    req: &Req,
+) -> ApiResult<(Projection, domain::Load)> {
+    projection(
+        &ctx.registry,
+        kind,
+        req.params.get("attributes"),
+        req.params.get("excludedAttributes"),
+    )
+}
+
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
     Path(endpoint): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    req: Req,
     ScimBody(body): ScimBody,
 ) -> ApiResult<ScimResponse> {
     let kind = kind_of(&endpoint)?;
     let ctx = Ctx::new(&state, principal).await?;
-    let params = Params::new(params);
-    let (proj, load) = projection(
-        &ctx.registry,
-        kind,
-        params.get("attributes"),
-        params.get("excludedAttributes"),
-    )?;
+    let (proj, load) = projection_of(&ctx, kind, &req)?;
     let created = ctx.create(kind, body, load).await?;
     Ok(respond(
         &ctx,
         &created,
         &proj,
-        &base_url(&state, &headers),
+        &req.base,
         StatusCode::CREATED,
     ))
 }
@@ -68,21 +73,14 @@ pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
     Path((endpoint, id)): Path<(String, String)>,
-    Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    req: Req,
 ) -> ApiResult<ScimResponse> {
     let kind = kind_of(&endpoint)?;
-    let pre = Preconditions::from_headers(&headers)?;
     let ctx = Ctx::new(&state, principal).await?;
-    let params = Params::new(params);
-    let (proj, load) = projection(
-        &ctx.registry,
-        kind,
-        params.get("attributes"),
-        params.get("excludedAttributes"),
-    )?;
+    let (proj, load) = projection_of(&ctx, kind, &req)?;
     let res = ctx.get(kind, &id, load).await?;
-    if pre
+    if req
+        .pre
         .if_none_match
         .as_ref()
         .is_some_and(|p| p.matches(res.version))
@@ -94,7 +92,7 @@ pub async fn get(
             location: None,
         });
     }
-    if let Some(p) = &pre.if_match {
+    if let Some(p) = &req.pre.if_match {
         if !p.matches(res.version) {
             return Err(domain::Error::PreconditionFailed(format!(
                 "If-Match does not match the current version {}",
@@ -103,80 +101,45 @@ pub async fn get(
             .into());
         }
     }
-    Ok(respond(
-        &ctx,
-        &res,
-        &proj,
-        &base_url(&state, &headers),
-        StatusCode::OK,
-    ))
+    Ok(respond(&ctx, &res, &proj, &req.base, StatusCode::OK))
 }
 
 pub async fn replace(
     State(state): State<AppState>,
     principal: Principal,
     Path((endpoint, id)): Path<(String, String)>,
-    Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    req: Req,
     ScimBody(body): ScimBody,
 ) -> ApiResult<ScimResponse> {
     let kind = kind_of(&endpoint)?;
-    let pre = Preconditions::from_headers(&headers)?;
     let ctx = Ctx::new(&state, principal).await?;
-    let params = Params::new(params);
-    let (proj, load) = projection(
-        &ctx.registry,
-        kind,
-        params.get("attributes"),
-        params.get("excludedAttributes"),
-    )?;
-    let res = ctx.replace(kind, &id, body, &pre, load).await?;
-    Ok(respond(
-        &ctx,
-        &res,
-        &proj,
-        &base_url(&state, &headers),
-        StatusCode::OK,
-    ))
+    let (proj, load) = projection_of(&ctx, kind, &req)?;
+    let res = ctx.replace(kind, &id, body, &req.pre, load).await?;
+    Ok(respond(&ctx, &res, &proj, &req.base, StatusCode::OK))
 }
 
 pub async fn patch(
     State(state): State<AppState>,
     principal: Principal,
     Path((endpoint, id)): Path<(String, String)>,
-    Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    req: Req,
     ScimBody(body): ScimBody,
 ) -> ApiResult<ScimResponse> {
     let kind = kind_of(&endpoint)?;
-    let pre = Preconditions::from_headers(&headers)?;
     let ctx = Ctx::new(&state, principal).await?;
-    let params = Params::new(params);
-    let (proj, load) = projection(
-        &ctx.registry,
-        kind,
-        params.get("attributes"),
-        params.get("excludedAttributes"),
-    )?;
-    let res = ctx.patch(kind, &id, &body, &pre, load).await?;
-    Ok(respond(
-        &ctx,
-        &res,
-        &proj,
-        &base_url(&state, &headers),
-        StatusCode::OK,
-    ))
+    let (proj, load) = projection_of(&ctx, kind, &req)?;
+    let res = ctx.patch(kind, &id, &body, &req.pre, load).await?;
+    Ok(respond(&ctx, &res, &proj, &req.base, StatusCode::OK))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     Path((endpoint, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    req: Req,
 ) -> ApiResult<StatusCode> {
     let kind = kind_of(&endpoint)?;
-    let pre = Preconditions::from_headers(&headers)?;
     let ctx = Ctx::new(&state, principal).await?;
-    ctx.delete(kind, &id, &pre).await?;
+    ctx.delete(kind, &id, &req.pre).await?;
     Ok(StatusCode::NO_CONTENT)
 }
