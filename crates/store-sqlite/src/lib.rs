@@ -13,13 +13,13 @@ mod changes;
 mod convert;
 mod migrations;
 mod query;
+mod readers;
 mod resources;
 mod tenants;
 mod writer;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,8 +48,7 @@ pub struct SqliteStore {
 
 struct Pool {
     writer: writer::Writer,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+    readers: Arc<readers::Readers>,
 }
 
 impl SqliteStore {
@@ -63,16 +62,13 @@ impl SqliteStore {
         }
         let mut writer = connect(path, OpenFlags::SQLITE_OPEN_CREATE)?;
         migrations::migrate(&mut writer)?;
-        let writer = writer::Writer::start(writer)?;
         let readers = (0..READERS)
-            .map(|_| connect(path, OpenFlags::empty()).map(Mutex::new))
+            .map(|_| connect(path, OpenFlags::empty()))
             .collect::<Result<Vec<_>>>()?;
+        let readers = Arc::new(readers::Readers::new(readers));
+        let writer = writer::Writer::start(writer, Arc::clone(&readers))?;
         Ok(SqliteStore {
-            pool: Arc::new(Pool {
-                writer,
-                readers,
-                next_reader: AtomicUsize::new(0),
-            }),
+            pool: Arc::new(Pool { writer, readers }),
         })
     }
 
@@ -83,7 +79,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        if let Some(conn) = self.pool.free_reader() {
+        if let Some(conn) = self.pool.readers.free()? {
             return f(&conn);
         }
         self.read(f).await
@@ -96,7 +92,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let pool = Arc::clone(&self.pool);
-        tokio::task::spawn_blocking(move || f(&*pool.reader()?))
+        tokio::task::spawn_blocking(move || f(&*pool.readers.any()?))
             .await
             .map_err(|e| Error::Internal(format!("store task failed: {e}")))?
     }
@@ -108,35 +104,6 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         self.pool.writer.run(f).await
-    }
-}
-
-impl Pool {
-    /// A reader that nobody holds right now, if any.
-    fn free_reader(&self) -> Option<MutexGuard<'_, Connection>> {
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        let n = self.readers.len();
-        (0..n).find_map(|i| {
-            self.readers
-                .get((start + i) % n)
-                .and_then(|m| m.try_lock().ok())
-        })
-    }
-
-    /// A free reader if there is one, else the next in turn (waiting for it).
-    fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        let n = self.readers.len();
-        for i in 0..n {
-            if let Some(Ok(guard)) = self.readers.get((start + i) % n).map(Mutex::try_lock) {
-                return Ok(guard);
-            }
-        }
-        self.readers
-            .get(start % n.max(1))
-            .ok_or_else(|| Error::Internal("no SQLite reader connections".into()))?
-            .lock()
-            .map_err(|_| Error::Internal("a SQLite reader lock is poisoned".into()))
     }
 }
 
@@ -314,13 +281,13 @@ impl domain::Store for SqliteStore {
     ) -> Result<Page> {
         // Index lookups (what clients mostly send) run inline when a reader is free.
         if query::is_lookup(kind, query) {
-            if let Some(conn) = self.pool.free_reader() {
+            if let Some(conn) = self.pool.readers.free()? {
                 return query::query(&conn, tenant_id, kind, query, schema);
             }
         }
         // The schema is borrowed, so this cannot move to a blocking task; see `blocking_in_place`.
         blocking_in_place(|| {
-            let conn = self.pool.reader()?;
+            let conn = self.pool.readers.any()?;
             query::query(&conn, tenant_id, kind, query, schema)
         })
     }

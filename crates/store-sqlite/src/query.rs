@@ -525,7 +525,7 @@ mod tests {
     fn pushed_down_filters_use_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::SqliteStore::open(&dir.path().join("db")).unwrap();
-        let conn = store.pool.reader().unwrap();
+        let conn = store.pool.readers.any().unwrap();
         let cases = [
             (ResourceKind::User, Lookup::Id("x".into()), "resources_id"),
             (

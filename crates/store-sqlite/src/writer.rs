@@ -7,11 +7,14 @@
 //!
 //! Invariant: no caller learns the outcome of a write before it is committed.
 
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use domain::{Error, Result};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::readers::Readers;
 
 /// The most writes committed together; bounds the latency a batch adds to its first write.
 const MAX_BATCH: usize = 256;
@@ -26,11 +29,11 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection) -> Result<Writer> {
+    pub(crate) fn start(conn: Connection, readers: Arc<Readers>) -> Result<Writer> {
         let (jobs, receiver) = mpsc::unbounded_channel();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, receiver))
+            .spawn(move || run(conn, receiver, &readers))
             .map_err(|e| Error::Internal(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Writer {
             jobs: Some(jobs),
@@ -81,7 +84,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>) {
+fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>, readers: &Readers) {
     let mut done: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = jobs.blocking_recv() {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
@@ -101,6 +104,8 @@ fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>) {
             let _ = conn.execute_batch("ROLLBACK");
             e.to_string()
         });
+        // Before anyone learns of the commit, so that their next read sees it.
+        readers.committed();
         for completion in done.drain(..) {
             completion(committed.clone());
         }

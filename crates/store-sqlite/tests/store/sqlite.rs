@@ -144,3 +144,38 @@ async fn failed_writes_in_a_batch_undo_only_themselves() {
     assert_eq!(page.total, 50);
     assert_eq!(store.changes_after(0, 1000).await.unwrap().len(), 50);
 }
+
+/// Readers keep a snapshot between reads (`readers.rs`); a write acknowledged by this process
+/// is seen by the very next read, and one made by another process (here: a second store on
+/// the same file, as the CLI is) shows up once the snapshot has aged out.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_see_acknowledged_writes_and_other_processes_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scimitar.db");
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let t = tenant(&store, "acme").await;
+    for i in 0..50 {
+        // Every reader holds a snapshot from the previous round when the write lands.
+        for _ in 0..8 {
+            assert!(store.tenant_by_name("acme").await.unwrap().is_some());
+        }
+        let u = user(&store, &t, &format!("user{i}")).await;
+        let got = store
+            .get(&t, ResourceKind::User, &u.id, Load::NONE)
+            .await
+            .unwrap();
+        assert_eq!(got.map(|r| r.id), Some(u.id));
+    }
+
+    let other = SqliteStore::open(&path).unwrap();
+    assert!(store.tenant_by_name("late").await.unwrap().is_none());
+    other.create_tenant("late").await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.tenant_by_name("late").await.unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "another process's write never showed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
