@@ -19,6 +19,8 @@ pub enum ApiError {
     NoRoute(String),
     /// The body is over the limit.
     PayloadTooLarge(String),
+    /// A bulk request with more operations than `maxOperations` (413 `tooMany`).
+    TooManyOperations(String),
     /// The body's content type is not JSON.
     UnsupportedMediaType(String),
     /// Something SCIM allows the server not to do (`/Me`).
@@ -68,6 +70,9 @@ impl ApiError {
             ApiError::MethodNotAllowed(m) => (StatusCode::METHOD_NOT_ALLOWED, None, m.clone()),
             ApiError::NoRoute(m) => (StatusCode::NOT_FOUND, None, m.clone()),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, None, m.clone()),
+            ApiError::TooManyOperations(m) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, Some("tooMany"), m.clone())
+            }
             ApiError::UnsupportedMediaType(m) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Some("invalidSyntax"),

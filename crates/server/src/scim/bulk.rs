@@ -48,7 +48,7 @@ fn parse_request(body: &Value, max_ops: usize) -> ApiResult<(Vec<Operation>, Opt
         );
     };
     if raw_ops.len() > max_ops {
-        return Err(ApiError::PayloadTooLarge(format!(
+        return Err(ApiError::TooManyOperations(format!(
             "the bulk request has {} operations; the maximum is {max_ops} (maxOperations)",
             raw_ops.len()
         )));

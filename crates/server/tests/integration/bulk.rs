@@ -263,7 +263,7 @@ async fn over_max_operations_is_413() {
         .collect();
     let r = h.post("/Bulk", bulk(Value::Array(ops.clone()))).await;
     r.expect(413);
-    assert_scim_error_body(&r.json, 413, None, &["maxOperations"]);
+    assert_scim_error_body(&r.json, 413, Some("tooMany"), &["maxOperations"]);
     assert_eq!(h.get("/Users").await.json["totalResults"], 0, "nothing ran");
     // Exactly at the limit is fine.
     let r = h.post("/Bulk", bulk(Value::Array(ops[..3].to_vec()))).await;

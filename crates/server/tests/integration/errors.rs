@@ -224,9 +224,14 @@ async fn too_many_bulk_operations_is_413() {
             json!({"schemas": [BULK_REQUEST_URN], "Operations": ops}),
         )
         .await;
-    // RFC 7644 §3.7.4: over maxOperations MUST be 413.
+    // RFC 7644 §3.7.4: over maxOperations MUST be 413; scimType tooMany names why.
     r.expect(413);
-    assert_scim_error_body(&r.json, 413, None, &["maxOperations", &max.to_string()]);
+    assert_scim_error_body(
+        &r.json,
+        413,
+        Some("tooMany"),
+        &["maxOperations", &max.to_string()],
+    );
 }
 
 #[tokio::test]
