@@ -80,37 +80,13 @@ impl Ctx {
         load: Load,
     ) -> ApiResult<StoredResource> {
         self.principal.require(Scope::ScimWrite)?;
-        let mut attempt = 0;
-        loop {
-            let current = self.get(kind, id, Load::NONE).await?;
-            pre.check_write(current.version)?;
+        self.update(kind, id, pre, Load::NONE, load, |current| {
             let validated = self
                 .registry
-                .validate(kind, body.clone(), Mode::Replace(&current))?;
-            self.check_extension_uniqueness(&validated, Some(id))
-                .await?;
-            let result = self
-                .state
-                .store
-                .replace(
-                    self.tenant(),
-                    kind,
-                    id,
-                    Write::whole(validated),
-                    Some(current.version),
-                    self.now(),
-                    load,
-                )
-                .await;
-            match result {
-                Err(Error::PreconditionFailed(_))
-                    if pre.if_match.is_none() && attempt < WRITE_RETRIES =>
-                {
-                    attempt += 1;
-                }
-                other => return Ok(other?),
-            }
-        }
+                .validate(kind, body.clone(), Mode::Replace(current))?;
+            Ok(Some(Write::whole(validated)))
+        })
+        .await
     }
 
     pub async fn patch(
@@ -123,20 +99,11 @@ impl Ctx {
     ) -> ApiResult<StoredResource> {
         self.principal.require(Scope::ScimWrite)?;
         let ops = parse_patch(body)?;
-        let want_members = kind == ResourceKind::Group && needs_members(&ops);
-        let mut attempt = 0;
-        loop {
-            let current = self
-                .get(
-                    kind,
-                    id,
-                    Load {
-                        members: want_members,
-                        groups: false,
-                    },
-                )
-                .await?;
-            pre.check_write(current.version)?;
+        let current_load = Load {
+            members: kind == ResourceKind::Group && needs_members(&ops),
+            groups: false,
+        };
+        self.update(kind, id, pre, current_load, load, |current| {
             let mut patched = current.body.clone();
             let members = apply_patch(
                 kind,
@@ -147,20 +114,45 @@ impl Ctx {
             )?;
             let validated =
                 self.registry
-                    .validate(kind, Value::Object(patched), Mode::Replace(&current))?;
+                    .validate(kind, Value::Object(patched), Mode::Replace(current))?;
             if validated.body() == &current.body && members == MembersChange::Keep {
-                // Nothing changed: no write, no new version, nothing for apps to follow.
+                return Ok(None);
+            }
+            Ok(Some(Write {
+                body: validated,
+                members,
+            }))
+        })
+        .await
+    }
+
+    /// Read, edit, write with the version read as the precondition. `edit` returns `None`
+    /// when nothing changes (then nothing is written: no new version, nothing for apps to
+    /// follow). Without `If-Match`, a lost race with another writer is retried.
+    async fn update<F>(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        pre: &Preconditions,
+        current_load: Load,
+        load: Load,
+        mut edit: F,
+    ) -> ApiResult<StoredResource>
+    where
+        F: FnMut(&StoredResource) -> ApiResult<Option<Write>>,
+    {
+        let mut attempt = 0;
+        loop {
+            let current = self.get(kind, id, current_load).await?;
+            pre.check_write(current.version)?;
+            let Some(write) = edit(&current)? else {
                 let mut unchanged = current;
                 unchanged.members = None;
                 self.complete(&mut unchanged, load).await?;
                 return Ok(unchanged);
-            }
-            self.check_extension_uniqueness(&validated, Some(id))
-                .await?;
-            let write = Write {
-                body: validated,
-                members,
             };
+            self.check_extension_uniqueness(&write.body, Some(id))
+                .await?;
             let result = self
                 .state
                 .store
