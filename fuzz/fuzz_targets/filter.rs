@@ -13,6 +13,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let printed = filter.to_string();
+    // Printing escapes control characters (`\u000b`), so a valid input near the length limit
+    // may print longer than the parser accepts: the round trip holds within the limit.
+    if printed.len() > scim_filter::MAX_LEN {
+        return;
+    }
     match scim_filter::parse_filter(&printed) {
         Ok(reparsed) => assert_eq!(
             reparsed.without_spans(),
