@@ -121,7 +121,11 @@ impl Projection {
         full: Map<String, Value>,
     ) -> Map<String, Value> {
         let def = registry.def(kind);
-        let mut out = Map::new();
+        if matches!(self.selection, Selection::All) && !has_hidden(def) {
+            // The default set of a type with nothing `never` or `request` returned is everything.
+            return full;
+        }
+        let mut out = Map::with_capacity(full.len());
         for (key, value) in full {
             if key == "schemas" {
                 out.insert(key, value);
@@ -216,6 +220,23 @@ impl Projection {
     }
 }
 
+/// Whether any attribute of the type is returned `never` or only on `request`. The core User's
+/// `password` does not count: validation discards it, so it is never stored to hide.
+fn has_hidden(def: &crate::schema::ResourceDef) -> bool {
+    let hidden = |a: &AttributeRepr| matches!(a.returned, Returned::Never | Returned::Request);
+    let core = def
+        .core
+        .attributes
+        .iter()
+        .filter(|a| !(def.core.id == scim_proto::USER_SCHEMA && a.name == "password"));
+    let exts = def
+        .extensions
+        .iter()
+        .flat_map(|e| e.schema.attributes.iter());
+    core.chain(exts)
+        .any(|a| hidden(a) || a.sub_attributes.iter().any(hidden))
+}
+
 fn find<'a>(attrs: &'a [AttributeRepr], name: &str) -> Option<&'a AttributeRepr> {
     attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }
@@ -223,21 +244,22 @@ fn find<'a>(attrs: &'a [AttributeRepr], name: &str) -> Option<&'a AttributeRepr>
 /// Keeps the sub-attributes `keep` accepts, in an object or in each object of an array; what
 /// ends up empty is dropped. Values that are not objects are kept as they are.
 fn retain_subs(value: Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
-    let trim = |obj: Map<String, Value>| -> Option<Value> {
-        let kept: Map<String, Value> = obj.into_iter().filter(|(k, _)| keep(k)).collect();
-        (!kept.is_empty()).then_some(Value::Object(kept))
+    // In place: rebuilding each object would allocate and rehash on every response.
+    let trim = |mut obj: Map<String, Value>| -> Option<Value> {
+        obj.retain(|k, _| keep(k));
+        (!obj.is_empty()).then_some(Value::Object(obj))
     };
     match value {
         Value::Object(obj) => trim(obj),
-        Value::Array(items) => {
-            let kept: Vec<Value> = items
-                .into_iter()
-                .filter_map(|item| match item {
-                    Value::Object(obj) => trim(obj),
-                    other => Some(other),
-                })
-                .collect();
-            (!kept.is_empty()).then_some(Value::Array(kept))
+        Value::Array(mut items) => {
+            items.retain_mut(|item| match item {
+                Value::Object(obj) => {
+                    obj.retain(|k, _| keep(k));
+                    !obj.is_empty()
+                }
+                _ => true,
+            });
+            (!items.is_empty()).then_some(Value::Array(items))
         }
         other => Some(other),
     }
@@ -336,7 +358,7 @@ mod tests {
                 display: None,
             }]),
         };
-        render(&res, "https://h/scim/v2")
+        render(res, "https://h/scim/v2")
     }
 
     /// Projects the sample user and shows the result on one line.

@@ -10,21 +10,23 @@ use crate::{Member, ResourceKind, StoredResource};
 ///
 /// Order: `schemas`, `id`, the body's attributes, `members` / `groups` (when loaded and not
 /// empty), `meta`.
-pub fn render(res: &StoredResource, base_url: &str) -> Map<String, Value> {
+///
+/// Takes the resource by value: its body moves into the output instead of being copied.
+pub fn render(mut res: StoredResource, base_url: &str) -> Map<String, Value> {
     let base = base_url.trim_end_matches('/');
-    let mut out = Map::new();
-    let schemas = match res.body.get("schemas") {
-        Some(schemas @ Value::Array(_)) => schemas.clone(),
+    let mut out = Map::with_capacity(res.body.len() + 4);
+    let schemas = match res.body.shift_remove("schemas") {
+        Some(schemas @ Value::Array(_)) => schemas,
         _ => Value::Array(vec![Value::from(res.kind.core_schema())]),
     };
     out.insert("schemas".into(), schemas);
     out.insert("id".into(), Value::from(res.id.as_str()));
-    for (key, value) in &res.body {
+    for (key, value) in std::mem::take(&mut res.body) {
         if !matches!(
             key.as_str(),
             "schemas" | "id" | "meta" | "members" | "groups"
         ) {
-            out.insert(key.clone(), value.clone());
+            out.insert(key, value);
         }
     }
     add_manager_ref(&mut out, base);
@@ -120,7 +122,7 @@ mod tests {
     }
 
     fn show(res: &StoredResource) -> String {
-        serde_json::to_string_pretty(&render(res, "https://h/scim/v2/")).unwrap()
+        serde_json::to_string_pretty(&render(res.clone(), "https://h/scim/v2/")).unwrap()
     }
 
     #[test]

@@ -8,5 +8,6 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use registry::ResourceDef;
 pub use registry::{Extension, Registry, ResourceSchema};
 pub use validate::Mode;

@@ -241,7 +241,7 @@ pub async fn run(
             skip = skip.saturating_sub(page.total);
         }
         for res in items.take(room as usize) {
-            let full = render(&res, base);
+            let full = render(res, base);
             resources.push(Value::Object(proj.apply(&ctx.registry, kind, full)));
             room -= 1;
         }

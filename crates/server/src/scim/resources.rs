@@ -18,19 +18,20 @@ use crate::AppState;
 /// Renders a resource for a response: full JSON, projected, with ETag.
 pub fn respond(
     ctx: &Ctx,
-    res: &StoredResource,
+    res: StoredResource,
     projection: &Projection,
     base: &str,
     status: StatusCode,
 ) -> ScimResponse {
-    let full = render(res, base);
-    let body = projection.apply(&ctx.registry, res.kind, full);
     let location = (status == StatusCode::CREATED)
         .then(|| format!("{base}/{}/{}", res.kind.endpoint(), res.id));
+    let (kind, version) = (res.kind, res.version);
+    let full = render(res, base);
+    let body = projection.apply(&ctx.registry, kind, full);
     ScimResponse {
         status,
         body: Some(Value::Object(body)),
-        etag: Some(etag(res.version)),
+        etag: Some(etag(version)),
         location,
     }
 }
@@ -62,7 +63,7 @@ pub async fn create(
     let created = ctx.create(kind, body, load).await?;
     Ok(respond(
         &ctx,
-        &created,
+        created,
         &proj,
         &req.base,
         StatusCode::CREATED,
@@ -101,7 +102,7 @@ pub async fn get(
             .into());
         }
     }
-    Ok(respond(&ctx, &res, &proj, &req.base, StatusCode::OK))
+    Ok(respond(&ctx, res, &proj, &req.base, StatusCode::OK))
 }
 
 pub async fn replace(
@@ -115,7 +116,7 @@ pub async fn replace(
     let ctx = Ctx::new(&state, principal).await?;
     let (proj, load) = projection_of(&ctx, kind, &req)?;
     let res = ctx.replace(kind, &id, body, &req.pre, load).await?;
-    Ok(respond(&ctx, &res, &proj, &req.base, StatusCode::OK))
+    Ok(respond(&ctx, res, &proj, &req.base, StatusCode::OK))
 }
 
 pub async fn patch(
@@ -129,7 +130,7 @@ pub async fn patch(
     let ctx = Ctx::new(&state, principal).await?;
     let (proj, load) = projection_of(&ctx, kind, &req)?;
     let res = ctx.patch(kind, &id, &body, &req.pre, load).await?;
-    Ok(respond(&ctx, &res, &proj, &req.base, StatusCode::OK))
+    Ok(respond(&ctx, res, &proj, &req.base, StatusCode::OK))
 }
 
 pub async fn delete(
