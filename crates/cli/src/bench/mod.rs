@@ -59,6 +59,9 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// Alternating rounds of the GET scenario (bare, Scimitar, bare, …); the median ratio counts.
+const GET_ROUNDS: usize = 3;
+
 /// Connections of the latency scenario: enough to be concurrent, few enough not to measure
 /// queueing.
 const LATENCY_CONNECTIONS: usize = 4;
@@ -194,35 +197,61 @@ impl Bench {
             })
         };
         let label = format!("GET /Users/{{id}} ({} conns)", self.connections);
-        let bare_run = self
-            .measure(
-                &format!("{label}, bare handler"),
-                &bare,
-                self.connections,
-                StatusCode::OK,
-                &|_| random_get(bare.clone()),
-            )
-            .await?;
+        // Rounds alternate between the two servers, and the median ratio is reported, so that
+        // drift on a shared machine (frequency, other load) hits both sides alike.
+        let mut rounds = Vec::with_capacity(GET_ROUNDS);
+        for round in 1..=GET_ROUNDS {
+            let bare_run = self
+                .measure(
+                    &format!("{label}, bare handler, round {round}/{GET_ROUNDS}"),
+                    &bare,
+                    self.connections,
+                    StatusCode::OK,
+                    &|_| random_get(bare.clone()),
+                )
+                .await?;
+            let run = self
+                .measure(
+                    &format!("{label}, round {round}/{GET_ROUNDS}"),
+                    &self.scim,
+                    self.connections,
+                    StatusCode::OK,
+                    &|_| random_get(self.scim.clone()),
+                )
+                .await?;
+            rounds.push((run, bare_run));
+        }
         bare_server.abort();
-        let run = self
-            .measure(
-                &label,
-                &self.scim,
-                self.connections,
-                StatusCode::OK,
-                &|_| random_get(self.scim.clone()),
-            )
-            .await?;
-
+        rounds.sort_by(|a, b| {
+            let ratio = |r: &(Run, Run)| r.0.throughput() / r.1.throughput();
+            ratio(a).total_cmp(&ratio(b))
+        });
+        let all: Vec<Value> = rounds
+            .iter()
+            .map(|(run, bare)| {
+                serde_json::json!({
+                    "scimitar": run.throughput(),
+                    "bare": bare.throughput(),
+                    "ratio": run.throughput() / bare.throughput(),
+                })
+            })
+            .collect();
+        let (run, bare_run) = rounds
+            .get(rounds.len() / 2)
+            .context("no benchmark rounds ran")?;
         let ratio = run.throughput() / bare_run.throughput();
-        let mut details = run_details(&run);
-        details.insert("bare".into(), Value::Object(run_details(&bare_run)));
+        let mut details = run_details(run);
+        details.insert("bare".into(), Value::Object(run_details(bare_run)));
+        details.insert("rounds".into(), Value::Array(all));
         Ok(Outcome {
             name: "get_user",
             scenario: label,
             value: run.throughput(),
             unit: "req/s",
-            note: format!("p99 {:.2} ms", run.percentile_ms(0.99)),
+            note: format!(
+                "p99 {:.2} ms, median of {GET_ROUNDS}",
+                run.percentile_ms(0.99)
+            ),
             peer: Some(("bare".into(), bare_run.throughput(), "req/s")),
             ratio: Some(ratio),
             target: "ratio >= 0.5",
