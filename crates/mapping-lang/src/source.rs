@@ -1,0 +1,379 @@
+//! Source attributes: what `[name]` in an expression, a scoping clause's attribute and a rule's
+//! `user.name` mean, read from a SCIM User resource (core attributes at the top level, extension
+//! attributes under their schema URN).
+//!
+//! A name is either a SCIM attribute path — `userName`, `name.givenName`,
+//! `emails[type eq "work"].value`,
+//! `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department` — or one of Entra ID's
+//! names, so that Entra expressions and rules paste unchanged:
+//!
+//! | Entra name | SCIM source |
+//! | --- | --- |
+//! | `userPrincipalName` | `userName` |
+//! | `mailNickname` | the part of `userName` before `@` |
+//! | `givenName` | `name.givenName` |
+//! | `surname` | `name.familyName` |
+//! | `displayName` | `displayName` |
+//! | `mail` | `emails[type eq "work"].value`, else the primary email, else the first |
+//! | `jobTitle` | `title` |
+//! | `department` | enterprise `department` |
+//! | `employeeId` | enterprise `employeeNumber` |
+//! | `companyName` | enterprise `organization` |
+//! | `manager` | enterprise `manager.value` |
+//! | `accountEnabled` | `active` |
+//! | `telephoneNumber` | `phoneNumbers[type eq "work"].value` |
+//! | `mobile` | `phoneNumbers[type eq "mobile"].value` |
+//! | `facsimileTelephoneNumber` | `phoneNumbers[type eq "fax"].value` |
+//! | `city` / `state` / `country` / `streetAddress` / `postalCode` | the work address's `locality` / `region` / `country` / `streetAddress` / `postalCode` |
+//! | `physicalDeliveryOfficeName` | `addresses[type eq "other"].formatted` |
+//! | `preferredLanguage` | `preferredLanguage` |
+//! | `userType` | `userType` |
+//! | `objectId` | `id` |
+//! | `otherMails` / `proxyAddresses` | every email's `value` |
+//! | `IsSoftDeleted` | computed: `true` when `active` is `false` |
+//!
+//! Entra names are matched exactly first (they are case-sensitive in Entra), then
+//! case-insensitively; SCIM paths are case-insensitive like SCIM itself.
+
+use scim_filter::{parse_path, SchemaInfo};
+use serde_json::Value;
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// Where a source attribute's values come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A SCIM attribute path (possibly with a value filter).
+    Path(String),
+    /// The part of `userName` before `@`.
+    MailNickname,
+    /// The work email, else the primary one, else the first.
+    Mail,
+    /// Every email's value.
+    AllEmails,
+    /// `true` when the user is disabled.
+    IsSoftDeleted,
+}
+
+/// Entra's name → its SCIM source, as in the table above.
+const ALIASES: &[(&str, Alias)] = &[
+    ("userPrincipalName", Alias::Path("userName")),
+    ("mailNickname", Alias::MailNickname),
+    ("givenName", Alias::Path("name.givenName")),
+    ("surname", Alias::Path("name.familyName")),
+    ("displayName", Alias::Path("displayName")),
+    ("mail", Alias::Mail),
+    ("jobTitle", Alias::Path("title")),
+    ("department", Alias::Enterprise("department")),
+    ("employeeId", Alias::Enterprise("employeeNumber")),
+    ("companyName", Alias::Enterprise("organization")),
+    ("manager", Alias::Enterprise("manager.value")),
+    ("accountEnabled", Alias::Path("active")),
+    (
+        "telephoneNumber",
+        Alias::Path("phoneNumbers[type eq \"work\"].value"),
+    ),
+    (
+        "mobile",
+        Alias::Path("phoneNumbers[type eq \"mobile\"].value"),
+    ),
+    (
+        "facsimileTelephoneNumber",
+        Alias::Path("phoneNumbers[type eq \"fax\"].value"),
+    ),
+    ("city", Alias::Path("addresses[type eq \"work\"].locality")),
+    ("state", Alias::Path("addresses[type eq \"work\"].region")),
+    (
+        "country",
+        Alias::Path("addresses[type eq \"work\"].country"),
+    ),
+    (
+        "streetAddress",
+        Alias::Path("addresses[type eq \"work\"].streetAddress"),
+    ),
+    (
+        "postalCode",
+        Alias::Path("addresses[type eq \"work\"].postalCode"),
+    ),
+    (
+        "physicalDeliveryOfficeName",
+        Alias::Path("addresses[type eq \"other\"].formatted"),
+    ),
+    ("preferredLanguage", Alias::Path("preferredLanguage")),
+    ("userType", Alias::Path("userType")),
+    ("objectId", Alias::Path("id")),
+    ("otherMails", Alias::AllEmails),
+    ("proxyAddresses", Alias::AllEmails),
+    ("IsSoftDeleted", Alias::IsSoftDeleted),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Alias {
+    Path(&'static str),
+    Enterprise(&'static str),
+    MailNickname,
+    Mail,
+    AllEmails,
+    IsSoftDeleted,
+}
+
+impl Alias {
+    fn source(self) -> Source {
+        match self {
+            Alias::Path(p) => Source::Path(p.to_owned()),
+            Alias::Enterprise(p) => Source::Path(format!("{ENTERPRISE}:{p}")),
+            Alias::MailNickname => Source::MailNickname,
+            Alias::Mail => Source::Mail,
+            Alias::AllEmails => Source::AllEmails,
+            Alias::IsSoftDeleted => Source::IsSoftDeleted,
+        }
+    }
+}
+
+/// An attribute name that is neither an Entra name nor a valid SCIM attribute path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown attribute `{name}`: {reason}")]
+pub struct UnknownAttribute {
+    pub name: String,
+    pub reason: String,
+}
+
+/// What `name` reads. `known` says whether a SCIM path names an attribute of the user's schemas
+/// (`None` accepts any well-formed path).
+pub fn resolve(name: &str, known: Option<&dyn SchemaInfo>) -> Result<Source, UnknownAttribute> {
+    let alias = ALIASES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .or_else(|| ALIASES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)));
+    if let Some((_, alias)) = alias {
+        return Ok(alias.source());
+    }
+    let path = parse_path(name).map_err(|e| UnknownAttribute {
+        name: name.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if let Some(schema) = known {
+        let attr = &path.attr;
+        let top = schema.attr_info(attr.uri.as_deref(), &attr.name, None);
+        let sub = attr.sub.as_deref().or(path.sub.as_deref());
+        let found = match (top, sub) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(s)) => schema
+                .attr_info(attr.uri.as_deref(), &attr.name, Some(s))
+                .is_some(),
+        };
+        if !found {
+            return Err(UnknownAttribute {
+                name: name.to_owned(),
+                reason: "no such attribute in the user's schemas, and not one of Entra's names"
+                    .into(),
+            });
+        }
+    }
+    Ok(Source::Path(name.to_owned()))
+}
+
+/// The values of `source` on `user`: empty when absent; several for multi-valued attributes.
+pub fn values(user: &Value, source: &Source) -> Vec<Value> {
+    match source {
+        Source::Path(p) => path_values(user, p),
+        Source::MailNickname => path_values(user, "userName")
+            .into_iter()
+            .filter_map(|v| {
+                v.as_str()
+                    .map(|s| s.split('@').next().unwrap_or(s).to_owned())
+            })
+            .map(Value::String)
+            .collect(),
+        Source::Mail => {
+            let work = path_values(user, "emails[type eq \"work\"].value");
+            if !work.is_empty() {
+                return work.into_iter().take(1).collect();
+            }
+            let primary = path_values(user, "emails[primary eq true].value");
+            if !primary.is_empty() {
+                return primary.into_iter().take(1).collect();
+            }
+            path_values(user, "emails.value")
+                .into_iter()
+                .take(1)
+                .collect()
+        }
+        Source::AllEmails => path_values(user, "emails.value"),
+        Source::IsSoftDeleted => {
+            let active = path_values(user, "active");
+            let disabled = active.first().is_some_and(|v| {
+                v == &Value::Bool(false)
+                    || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
+            });
+            vec![Value::Bool(disabled)]
+        }
+    }
+}
+
+/// A schema that knows nothing: case-insensitive comparisons everywhere.
+struct NoSchema;
+
+impl SchemaInfo for NoSchema {
+    fn attr_info(
+        &self,
+        _: Option<&str>,
+        _: &str,
+        _: Option<&str>,
+    ) -> Option<scim_filter::AttrInfo> {
+        None
+    }
+}
+
+fn path_values(user: &Value, path: &str) -> Vec<Value> {
+    let Ok(path) = parse_path(path) else {
+        return Vec::new();
+    };
+    match &path.filter {
+        None => scim_filter::values_at(user, &path.attr)
+            .into_iter()
+            .cloned()
+            .collect(),
+        Some(filter) => {
+            let container = scim_filter::AttrPath {
+                sub: None,
+                ..path.attr.clone()
+            };
+            let mut out = Vec::new();
+            for element in raw_elements(user, &container) {
+                if !filter.matches(element, &NoSchema) {
+                    continue;
+                }
+                let value = match (&path.sub, element) {
+                    (Some(sub), Value::Object(obj)) => obj
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(sub))
+                        .map(|(_, v)| v),
+                    (None, Value::Object(obj)) => obj
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+                        .map(|(_, v)| v),
+                    (None, other) => Some(other),
+                    (Some(_), _) => None,
+                };
+                if let Some(v) = value.filter(|v| !v.is_null()) {
+                    out.push(v.clone());
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The elements of a multi-valued attribute (or the single value), unflattened.
+fn raw_elements<'a>(user: &'a Value, attr: &scim_filter::AttrPath) -> Vec<&'a Value> {
+    let Value::Object(obj) = user else {
+        return Vec::new();
+    };
+    let scope = match &attr.uri {
+        Some(uri) => obj
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(uri))
+            .map(|(_, v)| v),
+        None => Some(user),
+    };
+    let Some(Value::Object(scope)) = scope else {
+        return Vec::new();
+    };
+    match scope
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&attr.name))
+        .map(|(_, v)| v)
+    {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn user() -> Value {
+        json!({
+            "id": "u1",
+            "userName": "bjensen@example.com",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "title": "Tour Guide",
+            "active": false,
+            "emails": [
+                {"value": "b@home.example", "type": "home"},
+                {"value": "bjensen@example.com", "type": "work", "primary": true}
+            ],
+            "phoneNumbers": [{"value": "555-1", "type": "work"}, {"value": "555-2", "type": "mobile"}],
+            "addresses": [{"type": "work", "locality": "Hollywood", "country": "USA"}],
+            ENTERPRISE: {"department": "Tour Operations", "employeeNumber": "701984",
+                         "manager": {"value": "m1"}}
+        })
+    }
+
+    fn read(name: &str) -> Vec<Value> {
+        values(&user(), &resolve(name, None).unwrap())
+    }
+
+    #[test]
+    fn entra_names_read_their_scim_sources() {
+        assert_eq!(
+            read("userPrincipalName"),
+            vec![json!("bjensen@example.com")]
+        );
+        assert_eq!(read("mailNickname"), vec![json!("bjensen")]);
+        assert_eq!(read("givenName"), vec![json!("Barbara")]);
+        assert_eq!(read("surname"), vec![json!("Jensen")]);
+        assert_eq!(read("mail"), vec![json!("bjensen@example.com")]);
+        assert_eq!(read("jobTitle"), vec![json!("Tour Guide")]);
+        assert_eq!(read("department"), vec![json!("Tour Operations")]);
+        assert_eq!(read("employeeId"), vec![json!("701984")]);
+        assert_eq!(read("manager"), vec![json!("m1")]);
+        assert_eq!(read("accountEnabled"), vec![json!(false)]);
+        assert_eq!(read("telephoneNumber"), vec![json!("555-1")]);
+        assert_eq!(read("mobile"), vec![json!("555-2")]);
+        assert_eq!(read("city"), vec![json!("Hollywood")]);
+        assert_eq!(read("country"), vec![json!("USA")]);
+        assert_eq!(read("objectId"), vec![json!("u1")]);
+        assert_eq!(read("proxyAddresses").len(), 2);
+        assert_eq!(read("IsSoftDeleted"), vec![json!(true)]);
+        assert!(read("companyName").is_empty());
+    }
+
+    #[test]
+    fn scim_paths_read_directly() {
+        assert_eq!(read("name.givenName"), vec![json!("Barbara")]);
+        assert_eq!(
+            read("emails[type eq \"home\"].value"),
+            vec![json!("b@home.example")]
+        );
+        assert_eq!(
+            read(&format!("{ENTERPRISE}:department")),
+            vec![json!("Tour Operations")]
+        );
+        assert_eq!(read("USERNAME"), vec![json!("bjensen@example.com")]);
+    }
+
+    #[test]
+    fn mail_falls_back_to_primary_then_first() {
+        let u = json!({"emails": [{"value": "a@x", "type": "home"}, {"value": "p@x", "primary": true}]});
+        assert_eq!(values(&u, &Source::Mail), vec![json!("p@x")]);
+        let u = json!({"emails": [{"value": "a@x"}]});
+        assert_eq!(values(&u, &Source::Mail), vec![json!("a@x")]);
+    }
+
+    #[test]
+    fn malformed_names_are_unknown() {
+        let err = resolve("emails[type eq", None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("unknown attribute `emails[type eq`"),
+            "{err}"
+        );
+    }
+}
