@@ -31,14 +31,18 @@
 //! any function here panic.
 
 pub mod ast;
+mod check;
 mod display;
 mod lexer;
 mod parser;
+mod signatures;
 
 use std::fmt;
 
 pub use ast::{Arg, CompareOp, Expr, ExprKind, Span};
+pub use check::{check, CheckError, Env};
 pub use parser::{parse, MAX_DEPTH, MAX_LEN};
+pub use signatures::{Signature, SIGNATURES};
 
 /// A syntax error: what was expected, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]

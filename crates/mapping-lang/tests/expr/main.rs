@@ -10,4 +10,5 @@
 )]
 
 mod cases;
+mod check;
 mod parse;
