@@ -26,6 +26,8 @@ use serde_json::Value;
 use crate::ast::*;
 use crate::error::ParseError;
 
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
 /// A comparison's value, prepared once at parse time.
 #[derive(Debug, Clone)]
 pub(crate) enum Matcher {
@@ -109,48 +111,129 @@ fn literal_text(v: &Literal) -> String {
     }
 }
 
-/// A SCIM path without a value filter, split once so that reading it allocates nothing.
+/// A source read without allocating: a SCIM path (with at most an `attr[key eq "text"]`
+/// filter), split once at parse time, or Entra's `mail`.
 #[derive(Debug, Clone)]
-pub(crate) struct FastPath {
-    uri: Option<String>,
-    name: String,
-    sub: Option<String>,
+pub(crate) enum FastPath {
+    Path {
+        uri: Option<String>,
+        name: String,
+        /// `[key eq "text"]`: the elements whose `key` equals `text` (any case).
+        filter: Option<(String, String)>,
+        sub: Option<String>,
+    },
+    /// The work email, else the primary one, else the first (as `Source::Mail`).
+    Mail,
+    /// The part of `userName` before `@`.
+    MailNickname,
 }
 
 impl FastPath {
     pub(crate) fn new(source: &Source) -> Option<FastPath> {
-        let Source::Path(p) = source else {
-            return None;
+        let p = match source {
+            Source::Path(p) => p,
+            Source::Mail => return Some(FastPath::Mail),
+            Source::MailNickname => return Some(FastPath::MailNickname),
+            Source::AllEmails => "emails.value",
+            _ => return None,
         };
-        if p.contains(['[', '"', ' ']) {
-            return None;
-        }
         let (uri, rest) =
             if p.len() > 4 && p.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("urn:")) {
                 let (uri, rest) = p.rsplit_once(':')?;
                 (Some(uri.to_owned()), rest)
             } else {
-                (None, p.as_str())
+                (None, p)
             };
-        let (name, sub) = match rest.split_once('.') {
-            Some((n, s)) => (n.to_owned(), Some(s.to_owned())),
-            None => (rest.to_owned(), None),
+        let (head, filter, tail) = match rest.split_once('[') {
+            None => (rest, None, None),
+            Some((head, after)) => {
+                let (inside, tail) = after.split_once(']')?;
+                let (key, text) = inside.split_once(" eq ")?;
+                let text = text.strip_prefix('"')?.strip_suffix('"')?;
+                if key.contains([' ', '"']) || text.contains(['"', '\\']) {
+                    return None;
+                }
+                let tail = match tail {
+                    "" => None,
+                    t => Some(t.strip_prefix('.')?),
+                };
+                (head, Some((key.to_owned(), text.to_owned())), tail)
+            }
         };
-        Some(FastPath { uri, name, sub })
+        let (name, sub) = match (head.split_once('.'), tail) {
+            (Some(_), Some(_)) => return None,
+            (Some((n, s)), None) => (n, Some(s)),
+            (None, t) => (head, t),
+        };
+        if name.contains(['"', ' ', ']'])
+            || sub.is_some_and(|s| s.contains(['"', ' ', '[', ']', '.']))
+        {
+            return None;
+        }
+        Some(FastPath::Path {
+            uri,
+            name: name.to_owned(),
+            filter,
+            sub: sub.map(str::to_owned),
+        })
     }
 
     /// Calls `f` on each value until it returns true. `raw`: the elements of a multi-valued
     /// attribute as they are (objects included), for `-any`/`-all`.
     fn visit(&self, user: &Value, raw: bool, f: &mut dyn FnMut(&Value) -> bool) -> bool {
-        let scope = match &self.uri {
+        let (uri, name, filter, sub) = match self {
+            FastPath::Path {
+                uri,
+                name,
+                filter,
+                sub,
+            } => (uri, name, filter, sub),
+            FastPath::Mail => {
+                let Some(Value::Array(emails)) = field(user, "emails") else {
+                    return false;
+                };
+                let typed = |key: &str, want: &Value| {
+                    emails.iter().find_map(|e| {
+                        let v = field(e, "value").filter(|v| !v.is_null())?;
+                        let k = field(e, key)?;
+                        let hit = match (k, want) {
+                            (Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
+                            (a, b) => a == b,
+                        };
+                        hit.then_some(v)
+                    })
+                };
+                let mail = typed("type", &Value::String("work".into()))
+                    .or_else(|| typed("primary", &Value::Bool(true)))
+                    .or_else(|| emails.iter().find_map(|e| field(e, "value")));
+                return mail.is_some_and(f);
+            }
+            FastPath::MailNickname => {
+                let Some(Value::String(name)) = field(user, "userName") else {
+                    return false;
+                };
+                let nick = name.split('@').next().unwrap_or(name);
+                return f(&Value::String(nick.to_owned()));
+            }
+        };
+        let scope = match uri {
             Some(uri) => field(user, uri),
             None => Some(user),
         };
-        let Some(v) = scope.and_then(|s| field(s, &self.name)) else {
+        let Some(v) = scope.and_then(|s| field(s, name)) else {
             return false;
         };
         let mut one = |e: &Value| -> bool {
-            let e = match (&self.sub, e) {
+            if let Some((key, text)) = filter {
+                let keep = field(e, key).is_some_and(|k| match k {
+                    Value::String(k) => k.eq_ignore_ascii_case(text),
+                    other => with_text(other, |k| k.eq_ignore_ascii_case(text)),
+                });
+                if !keep {
+                    return false;
+                }
+            }
+            let e = match (sub, e) {
                 (Some(sub), _) => field(e, sub),
                 (None, Value::Object(_)) if !raw => field(e, "value"),
                 (None, other) => Some(other),
@@ -337,6 +420,23 @@ fn parse_time(s: &str) -> Option<Timestamp> {
 }
 
 fn relative(t: &RelativeTime, now: Timestamp) -> Option<Timestamp> {
+    let d = &t.duration;
+    if d.get_years() == 0 && d.get_months() == 0 && d.get_weeks() == 0 {
+        // Days are 24 hours in UTC: plain instant arithmetic, no calendar.
+        let secs = i64::from(d.get_days()) * 86_400
+            + i64::from(d.get_hours()) * 3_600
+            + d.get_minutes() * 60
+            + d.get_seconds();
+        let nanos =
+            d.get_milliseconds() * 1_000_000 + d.get_microseconds() * 1_000 + d.get_nanoseconds();
+        let delta = jiff::SignedDuration::new(secs, 0)
+            .checked_add(jiff::SignedDuration::from_nanos(nanos))?;
+        return match t.sign {
+            1 => now.checked_add(delta).ok(),
+            -1 => now.checked_sub(delta).ok(),
+            _ => Some(now),
+        };
+    }
     let z = now.to_zoned(TimeZone::UTC);
     let z = match t.sign {
         1 => z.checked_add(t.duration).ok()?,
@@ -479,13 +579,12 @@ impl Rule {
                 now,
             }),
             Rule::DirectReports { manager_id, .. } => {
-                let manager = source::resolve("manager", None).ok();
-                manager.as_ref().and_then(FastPath::new).is_some_and(|p| {
-                    p.visit(user, false, &mut |v| {
-                        v.as_str()
-                            .is_some_and(|s| s.eq_ignore_ascii_case(manager_id))
-                    })
-                })
+                let manager = field(user, ENTERPRISE)
+                    .and_then(|e| field(e, "manager"))
+                    .and_then(|m| field(m, "value"));
+                manager
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(manager_id))
             }
         }
     }
@@ -628,5 +727,80 @@ impl Explanation {
             c.write(f, depth + 1)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// The allocation-free readers agree with the shared source table.
+    #[test]
+    fn fast_paths_read_what_the_source_table_reads() {
+        let users = [
+            json!({
+                "id": "u1",
+                "userName": "bjensen@example.com",
+                "name": {"givenName": "Barbara", "familyName": "Jensen"},
+                "title": "Tour Guide",
+                "active": false,
+                "emails": [
+                    {"value": "b@home.example", "type": "home"},
+                    {"value": "bjensen@example.com", "type": "WORK", "primary": true}
+                ],
+                "phoneNumbers": [{"value": "555-1", "type": "work"}, {"value": "555-2", "type": "mobile"}],
+                "addresses": [{"type": "work", "locality": "Hollywood", "country": "USA"},
+                              {"type": "other", "formatted": "Bldg 7"}],
+                ENTERPRISE: {"department": "Tour Operations", "employeeNumber": "701984",
+                             "manager": {"value": "m1"}}
+            }),
+            json!({"emails": [{"value": "a@x", "type": "home"}, {"value": "p@x", "primary": true}]}),
+            json!({"emails": [{"value": "a@x"}, {"value": "b@x"}], "userName": "nobody"}),
+            json!({}),
+        ];
+        let names = [
+            "userPrincipalName",
+            "mailNickname",
+            "givenName",
+            "surname",
+            "displayName",
+            "mail",
+            "jobTitle",
+            "department",
+            "employeeId",
+            "companyName",
+            "manager",
+            "accountEnabled",
+            "telephoneNumber",
+            "mobile",
+            "facsimileTelephoneNumber",
+            "city",
+            "state",
+            "country",
+            "streetAddress",
+            "postalCode",
+            "physicalDeliveryOfficeName",
+            "preferredLanguage",
+            "userType",
+            "objectId",
+            "otherMails",
+            "proxyAddresses",
+        ];
+        for name in names {
+            let source = source::resolve(name, None).unwrap();
+            let fast = FastPath::new(&source).unwrap_or_else(|| panic!("no fast path for {name}"));
+            for user in &users {
+                let mut got = Vec::new();
+                fast.visit(user, false, &mut |v| {
+                    got.push(v.clone());
+                    false
+                });
+                assert_eq!(got, source::values(user, &source), "{name} of {user}");
+            }
+        }
     }
 }

@@ -208,3 +208,69 @@ fn every_operator_prints_with_its_canonical_name() {
         }
     }
 }
+
+/// 20 rules over 100,000 users; run with `cargo test -p group-rules --release -- --ignored perf`.
+#[test]
+#[ignore]
+fn perf_20_rules_over_100k_users() {
+    let rules: Vec<Rule> = [
+        r#"user.department -eq "Sales""#,
+        r#"(user.department -eq "Sales") -or (user.department -eq "Marketing")"#,
+        r#"user.jobTitle -startsWith "SDE" -and user.accountEnabled -eq true"#,
+        r#"user.mail -ne null"#,
+        r#"user.objectId -ne null -and (user.userType -eq "Member")"#,
+        r#"user.city -eq "Seattle""#,
+        r#"user.displayName -match "^Da.*""#,
+        r#"user.department -in ["d1", "d2", "d3", "d4"]"#,
+        r#"user.proxyAddresses -any (_ -startsWith "smtp:u1")"#,
+        r#"user.userPrincipalName -endsWith "@example.com""#,
+        r#"user.jobTitle -contains "engineer""#,
+        r#"user.employeeId -ge 50000"#,
+        r#"user.employeeHireDate -ge system.now -minus P30D"#,
+        r#"user.extensionAttribute1 -eq "x""#,
+        r#"-not (user.department -eq "Sales") -and user.country -eq "US""#,
+        r#"user.givenName -notStartsWith "a" -or user.surname -notEndsWith "z""#,
+        r#"user.mailNickname -eq "u42""#,
+        r#"user.telephoneNumber -startsWith "+1""#,
+        r#"user.assignedPlans -any (assignedPlan.servicePlanId -eq "p1" -and assignedPlan.capabilityStatus -eq "Enabled")"#,
+        r#"Direct Reports for "m7""#,
+    ]
+    .iter()
+    .map(|r| parse(r).unwrap())
+    .collect();
+    let users: Vec<Value> = (0..100_000)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("id{i}"),
+                "userName": format!("u{i}@example.com"),
+                "displayName": format!("David {i}"),
+                "name": {"givenName": "Dave", "familyName": format!("F{i}")},
+                "title": if i % 3 == 0 { "Software Engineer" } else { "SDE II" },
+                "active": true,
+                "userType": "Member",
+                "employeeHireDate": "2025-12-24T00:00:00Z",
+                "emails": [{"value": format!("u{i}@example.com"), "type": "work", "primary": true}],
+                "phoneNumbers": [{"value": "+1 555", "type": "work"}],
+                "addresses": [{"type": "work", "locality": "Seattle", "country": "US"}],
+                "assignedPlans": [{"servicePlanId": "p1", "capabilityStatus": "Enabled"}],
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                    "department": format!("d{}", i % 10),
+                    "employeeNumber": format!("{i}"),
+                    "manager": {"value": format!("m{}", i % 10)}
+                }
+            })
+        })
+        .collect();
+    let now = now();
+    let start = std::time::Instant::now();
+    let mut members = 0;
+    for rule in &rules {
+        let one = std::time::Instant::now();
+        for user in &users {
+            members += usize::from(rule.evaluate(user, now));
+        }
+        eprintln!("{:?} {rule}", one.elapsed());
+    }
+    let took = start.elapsed();
+    eprintln!("{members} memberships in {took:?}");
+}
