@@ -33,6 +33,8 @@
 pub mod ast;
 mod check;
 mod display;
+mod eval;
+mod functions;
 mod lexer;
 mod parser;
 mod signatures;
@@ -41,6 +43,7 @@ use std::fmt;
 
 pub use ast::{Arg, CompareOp, Expr, ExprKind, Span};
 pub use check::{check, CheckError, Env};
+pub use eval::{eval, is_redacted, Context, EvalError, Output, Value, DEFAULT_FUEL, MAX_VALUE_LEN};
 pub use parser::{parse, MAX_DEPTH, MAX_LEN};
 pub use signatures::{Signature, SIGNATURES};
 

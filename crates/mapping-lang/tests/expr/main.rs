@@ -11,4 +11,5 @@
 
 mod cases;
 mod check;
+mod eval;
 mod parse;
