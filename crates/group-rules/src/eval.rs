@@ -1,20 +1,6 @@
 //! Evaluation of a rule against a SCIM User resource.
 //!
-//! Semantics:
-//! - String comparisons and regexes are case-insensitive; `-contains` is a substring test.
-//! - A property is *absent* when it has no value, or only `null` / `""`. `-eq null` is true
-//!   exactly when the property is absent, `-ne null` when it is present.
-//! - A positive comparison (`-eq`, `-startsWith`, `-in`, `-le`, …) against an absent property is
-//!   false; a negated one (`-ne`, `-notStartsWith`, `-notIn`, …) is the negation of its positive
-//!   form, so `-ne "x"` against an absent property is true.
-//! - If a (SCIM path) property has several values, a positive comparison holds when one of them
-//!   matches.
-//! - `true`/`false` match JSON booleans and the strings `"True"`/`"False"` (any case).
-//! - Numbers match JSON numbers and numeric strings.
-//! - `-le`/`-ge`/`-lt`/`-gt` compare dates as instants when the value is `system.now ± P…` or a
-//!   date string (`2024-01-31` or an RFC 3339 timestamp) and the property parses as a date;
-//!   numbers numerically; other strings case-insensitively.
-//! - `-any` over an empty collection is false, `-all` over an empty collection is true.
+//! The semantics are documented in the crate docs ("Evaluation").
 
 use std::cmp::Ordering;
 use std::fmt;

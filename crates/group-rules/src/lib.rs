@@ -25,7 +25,8 @@
 //!
 //! Checks made at parse time, each an error with a span: the rule is at most
 //! [`MAX_RULE_LEN`] characters and nests at most [`MAX_DEPTH`] levels; properties need the
-//! `user.` prefix and resolve through [`mapping_lang::source::resolve`]; `null` only with
+//! `user.` prefix and resolve through [`mapping_lang::source::resolve`] (against the user's
+//! schemas with [`parse_with_schema`]); `null` only with
 //! `-eq`/`-ne` (and not under `-not`); arrays only with `-in`/`-notIn`; `system.now` only with
 //! `-le`/`-ge`/`-lt`/`-gt`; regexes compile; the collection properties (`otherMails`,
 //! `proxyAddresses`, `assignedPlans`, `memberOf`, …) only with `-any`/`-all`.
@@ -37,9 +38,34 @@
 //! other names (`employeeHireDate`, `assignedPlans`, `extension_<app>_<name>`) are read as SCIM
 //! attribute paths of the same name.
 //!
-//! The evaluation semantics are documented in [`Rule::evaluate`]'s module (`eval`): case
-//! insensitive, absent properties only equal `null`, negated operators are the negation of
-//! their positive forms.
+//! # Evaluation
+//!
+//! [`Rule::evaluate`] reads a SCIM User resource (core attributes at the top level, extension
+//! attributes under their schema URN) and takes `now` for `system.now`:
+//!
+//! - String comparisons and regexes are case-insensitive; `-contains` is a substring test.
+//! - A property is *absent* when it has no value, or only `null` / `""`. `-eq null` is true
+//!   exactly when the property is absent, `-ne null` when it is present.
+//! - A positive comparison (`-eq`, `-startsWith`, `-in`, `-le`, …) against an absent property is
+//!   false; a negated one (`-ne`, `-notStartsWith`, `-notIn`, …) is the negation of its positive
+//!   form, so `-ne "x"` against an absent property is true.
+//! - If a (SCIM path) property has several values, a positive comparison holds when one of them
+//!   matches.
+//! - `true`/`false` match JSON booleans and the strings `"True"`/`"False"` (any case).
+//! - Numbers match JSON numbers and numeric strings.
+//! - `-le`/`-ge`/`-lt`/`-gt` compare dates as instants when the value is `system.now ± P…` or a
+//!   date string (`2024-01-31` or an RFC 3339 timestamp) and the property parses as a date;
+//!   numbers numerically; other strings case-insensitively.
+//! - `-any` over an empty collection is false, `-all` over an empty collection is true.
+//! - `Direct Reports for "id"` holds when the enterprise `manager.value` is `id` (any case).
+//!
+//! [`Rule::explain`] evaluates the same way and returns an [`Explanation`] tree of the parts
+//! that were evaluated (clause, the property's values, result), printed as indented lines such
+//! as `user.department -eq "Sales": "Marketing" → false`; short-circuited `-and`/`-or` sides and
+//! `-any`/`-all` items are left out and noted.
+//!
+//! Properties are resolved and regexes compiled once at parse time; evaluation reads the
+//! user's JSON in place and allocates nothing for the common comparisons (ASCII text).
 
 mod ast;
 mod error;
@@ -53,4 +79,4 @@ pub use ast::{
 };
 pub use error::ParseError;
 pub use eval::Explanation;
-pub use parser::{parse, MAX_DEPTH, MAX_RULE_LEN, SCIMITAR_EXTENSION};
+pub use parser::{parse, parse_with_schema, MAX_DEPTH, MAX_RULE_LEN, SCIMITAR_EXTENSION};

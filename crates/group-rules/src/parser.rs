@@ -1,6 +1,7 @@
 //! Recursive-descent parser; each function carries its rule of the grammar in the crate docs.
 
 use mapping_lang::source::{self, Source};
+use scim_filter::SchemaInfo;
 
 use crate::ast::*;
 use crate::error::ParseError;
@@ -26,7 +27,18 @@ const MULTI_VALUED: &[&str] = &[
 ];
 
 /// Parses and checks a rule: properties resolved, regexes compiled, values fit their operators.
+/// Any well-formed SCIM attribute path is accepted as a property; see [`parse_with_schema`].
 pub fn parse(input: &str) -> Result<Rule, ParseError> {
+    parse_inner(input, None)
+}
+
+/// Like [`parse`], and properties that are neither Entra names nor attributes of `schema` are
+/// errors (`unknown property `user.foo`: no such attribute … at 0`).
+pub fn parse_with_schema(input: &str, schema: &dyn SchemaInfo) -> Result<Rule, ParseError> {
+    parse_inner(input, Some(schema))
+}
+
+fn parse_inner(input: &str, known: Option<&dyn SchemaInfo>) -> Result<Rule, ParseError> {
     let chars = input.chars().count();
     if chars > MAX_RULE_LEN {
         let at = input
@@ -44,6 +56,7 @@ pub fn parse(input: &str) -> Result<Rule, ParseError> {
         pos: 0,
         depth: 0,
         in_item: false,
+        known,
     };
     let rule = p.rule()?;
     let t = p.peek();
@@ -56,11 +69,12 @@ pub fn parse(input: &str) -> Result<Rule, ParseError> {
     Ok(rule)
 }
 
-struct Parser {
+struct Parser<'s> {
     tokens: Vec<Token>,
     pos: usize,
     depth: usize,
     in_item: bool,
+    known: Option<&'s dyn SchemaInfo>,
 }
 
 fn describe(tok: &Tok) -> String {
@@ -77,7 +91,7 @@ fn describe(tok: &Tok) -> String {
     }
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> Token {
         self.tokens
             .get(self.pos)
@@ -320,7 +334,7 @@ impl Parser {
     /// `operand ::= "user." name | "_" | var "." field` (the last two inside `-any`/`-all`)
     fn operand(&mut self, word: &str, span: Span) -> Result<Operand, ParseError> {
         if let Some(name) = word.strip_prefix("user.") {
-            return Ok(Operand::User(property(name, span)?));
+            return Ok(Operand::User(property(name, span, self.known)?));
         }
         if word == "_" || word.contains('.') {
             if !self.in_item {
@@ -470,7 +484,11 @@ impl Parser {
 
 /// Resolves the name after `user.`: `extensionAttributeN` (1..=15) reads the Scimitar
 /// extension, `memberOf` reads `groups`, everything else goes through the shared source table.
-fn property(name: &str, span: Span) -> Result<Property, ParseError> {
+fn property(
+    name: &str,
+    span: Span,
+    known: Option<&dyn SchemaInfo>,
+) -> Result<Property, ParseError> {
     let source = if let Some(n) = extension_attribute(name) {
         if !(1..=15).contains(&n) {
             return Err(ParseError::new(
@@ -489,7 +507,7 @@ fn property(name: &str, span: Span) -> Result<Property, ParseError> {
             span,
         ));
     } else {
-        source::resolve(name, None).map_err(|e| {
+        source::resolve(name, known).map_err(|e| {
             ParseError::new(
                 format!("unknown property `user.{name}`: {}", e.reason),
                 span,
