@@ -36,6 +36,7 @@ mod display;
 mod eval;
 mod functions;
 mod lexer;
+pub mod mapping;
 mod parser;
 mod signatures;
 

@@ -12,4 +12,5 @@
 mod cases;
 mod check;
 mod eval;
+mod mapping;
 mod parse;

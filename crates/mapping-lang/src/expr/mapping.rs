@@ -1,0 +1,76 @@
+//! One attribute mapping (spec §2.1): where a target attribute's value comes from, its default
+//! when the source is null, and whether it applies on updates.
+
+use super::ast::{Expr, ExprKind, Span};
+use super::eval::{eval, Context, EvalError, Output, Value};
+
+/// Where the value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MappingKind {
+    /// Copy a source attribute (an Entra name or SCIM path, as in `[name]`).
+    Direct { source: String },
+    /// A fixed string.
+    Constant { value: String },
+    /// An expression, parsed (and checked) beforehand.
+    Expression { expr: Expr },
+    /// Leave the target alone; only the default is written, on create.
+    None,
+}
+
+/// When the mapping runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Apply {
+    /// On create and on update.
+    #[default]
+    Always,
+    /// "Only during object creation".
+    OnCreateOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub kind: MappingKind,
+    /// The target attribute path, e.g. `emails[type eq "work"].value`.
+    pub target: String,
+    /// Written when the source is null — on create only, as documented.
+    pub default_if_null: Option<String>,
+    pub apply: Apply,
+}
+
+/// The value to write to `mapping.target`, or `None` for no write: an `OnCreateOnly` mapping
+/// on update, an `IgnoreFlowIfNullOrEmpty` that found nothing, or a null source without a
+/// default to use (the service never provisions null).
+pub fn evaluate(
+    mapping: &Mapping,
+    ctx: &Context,
+    creating: bool,
+) -> Result<Option<Value>, EvalError> {
+    if mapping.apply == Apply::OnCreateOnly && !creating {
+        return Ok(None);
+    }
+    let value = match &mapping.kind {
+        MappingKind::Constant { value } => Value::Str(value.clone()),
+        MappingKind::Direct { source } => {
+            let attr = Expr {
+                kind: ExprKind::Attr(source.clone()),
+                span: Span::default(),
+            };
+            match eval(&attr, ctx)? {
+                Output::Value(v) => v,
+                Output::IgnoreFlow => return Ok(None),
+            }
+        }
+        MappingKind::Expression { expr } => match eval(expr, ctx)? {
+            Output::Value(v) => v,
+            Output::IgnoreFlow => return Ok(None),
+        },
+        MappingKind::None => Value::Null,
+    };
+    if value != Value::Null {
+        return Ok(Some(value));
+    }
+    Ok(match (&mapping.default_if_null, creating) {
+        (Some(default), true) => Some(Value::Str(default.clone())),
+        _ => None,
+    })
+}
