@@ -6,7 +6,7 @@ use std::fmt;
 use scim_filter::SchemaInfo;
 
 use super::ast::{Arg, Expr, ExprKind, Span};
-use super::signatures::{lookup, suggest};
+use super::signatures::{lookup, suggest, Signature};
 use crate::source;
 
 /// What the checker knows about the surroundings.
@@ -83,6 +83,16 @@ fn walk(expr: &Expr, env: &Env, top: bool, errors: &mut Vec<CheckError>) {
     }
 }
 
+/// Empty arguments stand for the documented optional ones: `Replace`'s unused parameters,
+/// `FormatDateTime`'s styles, `Switch`'s default (and values: null), and trailing optionals.
+fn empty_allowed(name: &str, sig: &Signature, i: usize, n: usize) -> bool {
+    match name {
+        "Replace" | "Switch" => i >= 1,
+        "FormatDateTime" => i == 1 && n == 4,
+        _ => sig.max.is_some() && i >= sig.min,
+    }
+}
+
 fn check_call(name: &str, span: Span, args: &[Arg], top: bool, errors: &mut Vec<CheckError>) {
     let Some(sig) = lookup(name) else {
         let message = match suggest(name) {
@@ -117,6 +127,16 @@ fn check_call(name: &str, span: Span, args: &[Arg], top: bool, errors: &mut Vec<
             ),
             span,
         });
+    }
+    for (i, arg) in args.iter().enumerate() {
+        if let Arg::Empty(at) = arg {
+            if !empty_allowed(name, sig, i, n) {
+                errors.push(CheckError {
+                    message: format!("argument {} of `{name}` is empty", i + 1),
+                    span: *at,
+                });
+            }
+        }
     }
     if name == "SelectUniqueValue" && !top {
         errors.push(CheckError {

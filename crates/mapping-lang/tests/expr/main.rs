@@ -14,3 +14,4 @@ mod check;
 mod eval;
 mod mapping;
 mod parse;
+mod robust;
