@@ -76,7 +76,7 @@ fn run(src: &str) {
     let again = parse(&expr.to_string()).unwrap();
     assert_eq!(expr.without_spans(), again.without_spans(), "{src}");
     let _ = check(&expr, &Env::default());
-    let exists = |v: &str| v.len() % 2 == 0;
+    let exists = |v: &str| v.len().is_multiple_of(2);
     let ctx = Context {
         default_domain: Some("contoso.com".into()),
         exists_in_target: Some(&exists),
