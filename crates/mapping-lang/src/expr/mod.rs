@@ -23,6 +23,33 @@
 //! Function and attribute names are case-sensitive (Entra's rule; [`check`] suggests the right
 //! case). Whitespace between tokens is free.
 //!
+//! # Values
+//!
+//! As in Entra, values are strings ([`Value::Str`]): booleans are `"True"`/`"False"`, numbers
+//! their decimal text (`Len` returns `"8"`, JSON numbers print without trailing zeros), dates
+//! `M/d/yyyy h:mm:ss tt` in UTC. A multi-valued attribute with several values, `Split` and
+//! `RemoveDuplicates` give a [`Value::List`]; scalar functions read a list's first value. A
+//! missing attribute is [`Value::Null`]; [`Output::IgnoreFlow`] is what
+//! `IgnoreFlowIfNullOrEmpty` returns for null or `""` (the attribute leaves the flow). Time,
+//! the default domain and target uniqueness come from the [`Context`]; nothing here reads the
+//! clock. [`mapping`] applies the mapping rules of spec §2.1 on top.
+//!
+//! # Null
+//!
+//! - Read as `""`: `Append`, `Left`, `Mid`, `Len` (0), `Word`, `InStr`, `CStr`, `Join` (skips
+//!   null and `""` parts, per the doc's example), comparisons.
+//! - Kept null (so `Coalesce`, `IsNull` and `IgnoreFlowIfNullOrEmpty` still see it): `ToLower`,
+//!   `ToUpper`, `StripSpaces`, `PCase`, `NormalizeDiacritics`, `Replace`, `Split`,
+//!   `ConvertToBase64`, `ConvertToUTF8Hex`, `CDate`, `DateAdd`, `DateDiff`, `NumFromDate`,
+//!   `FormatDateTime`, `Item` out of range, `Switch` without default.
+//! - `IIF`: a null or empty attribute anywhere in the condition makes it false (documented).
+//!   `Switch`: a `""` key matches a null or empty source. `Not(null)` is `"True"`.
+//!
+//! Deliberate deviations from the doc's examples (pinned in the tests): `Split` keeps the
+//! spaces around parts as .NET does; `Replace([mobile], , "[()\\s-]+", …)` keeps the `+` its
+//! pattern does not match. `SingleAppRoleAssignment` and `AppRoleAssignmentsComplex` read the
+//! user's `roles` (value, else display), whatever attribute they are given.
+//!
 //! # Limits
 //!
 //! Expressions longer than [`MAX_LEN`] characters and calls nested deeper than [`MAX_DEPTH`]
