@@ -82,5 +82,10 @@ pub(crate) fn app_roles(name: &str, roles: &[serde_json::Value]) -> Value {
             .and_then(role_name)
             .map_or(Value::Null, Value::Str);
     }
-    Value::from_items(roles.iter().filter_map(role_name).collect())
+    let names: Vec<String> = roles.iter().filter_map(role_name).collect();
+    if names.is_empty() {
+        Value::Null
+    } else {
+        Value::List(names)
+    }
 }
