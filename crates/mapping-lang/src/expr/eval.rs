@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use super::ast::{Arg, CompareOp, Expr, ExprKind, Span};
 use super::check::APP_ROLE_ASSIGNMENTS;
 use super::functions;
+use super::functions::dates::parse_date;
 use crate::source;
 
 /// Longest string a function may produce, in bytes: bounds the work of nested `Replace`s whose
@@ -428,12 +429,16 @@ pub(crate) fn truthy(s: &str) -> bool {
     s.eq_ignore_ascii_case("true") || s.parse::<f64>().is_ok_and(|n| n != 0.0)
 }
 
-/// Numbers compare as numbers, everything else as text (case-sensitive, ordinal).
+/// Numbers compare as numbers, dates (`CDate`'s output, ISO 8601) as instants, everything else
+/// as text (case-sensitive, ordinal).
 fn compare(op: CompareOp, l: &str, r: &str) -> bool {
     use std::cmp::Ordering;
     let ord = match (l.trim().parse::<f64>(), r.trim().parse::<f64>()) {
         (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-        _ => l.cmp(r),
+        _ => match (parse_date(l), parse_date(r)) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => l.cmp(r),
+        },
     };
     match op {
         CompareOp::Eq => ord == Ordering::Equal,
