@@ -326,8 +326,37 @@ impl fmt::Display for Quoted<'_> {
     }
 }
 
-/// The tree as an S-expression (for tests and debugging), with or without spans.
 impl Rule {
+    /// The `user.` properties the rule reads, in order of appearance (with repeats), so that a
+    /// caller can tell which attribute changes need a re-evaluation. `Direct Reports` reads
+    /// `manager` and lists nothing.
+    pub fn properties(&self) -> Vec<&Property> {
+        fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Property>) {
+            match e {
+                Expr::Compare(c) => {
+                    if let Operand::User(p) = &c.operand {
+                        out.push(p);
+                    }
+                }
+                Expr::Quantified(q) => {
+                    out.push(&q.property);
+                    walk(&q.body, out);
+                }
+                Expr::Not { expr, .. } => walk(expr, out),
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if let Rule::Expr(e) = self {
+            walk(e, &mut out);
+        }
+        out
+    }
+
+    /// The tree as an S-expression (for tests and debugging), with or without spans.
     pub fn to_sexpr(&self, spans: bool) -> String {
         let mut out = String::new();
         match self {

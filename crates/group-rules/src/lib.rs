@@ -65,7 +65,10 @@
 //! `-any`/`-all` items are left out and noted.
 //!
 //! Properties are resolved and regexes compiled once at parse time; evaluation reads the
-//! user's JSON in place and allocates nothing for the common comparisons (ASCII text).
+//! user's JSON in place and allocates nothing for the common comparisons (ASCII text). The
+//! cost is mostly memory traffic through the JSON tree, so evaluate user by user (every rule
+//! for one user, then the next user): 20 rules over 100,000 users take about 0.5 s in a release
+//! build that way, about 1.4 s rule by rule (`perf_20_rules_over_100k_users`, ignored test).
 
 mod ast;
 mod error;
