@@ -42,7 +42,7 @@ pub(crate) const APP_ROLE_ASSIGNMENTS: &str = "appRoleAssignments";
 /// Every problem of `expr`, in source order; `Ok` when there is none.
 pub fn check(expr: &Expr, env: &Env) -> Result<(), Vec<CheckError>> {
     let mut errors = Vec::new();
-    walk(expr, env, true, &mut errors);
+    walk(expr, env, true, false, &mut errors);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -50,7 +50,8 @@ pub fn check(expr: &Expr, env: &Env) -> Result<(), Vec<CheckError>> {
     }
 }
 
-fn walk(expr: &Expr, env: &Env, top: bool, errors: &mut Vec<CheckError>) {
+/// `condition`: inside the condition of an `IIF`.
+fn walk(expr: &Expr, env: &Env, top: bool, condition: bool, errors: &mut Vec<CheckError>) {
     match &expr.kind {
         ExprKind::Attr(name) => {
             if name == APP_ROLE_ASSIGNMENTS {
@@ -64,8 +65,8 @@ fn walk(expr: &Expr, env: &Env, top: bool, errors: &mut Vec<CheckError>) {
             }
         }
         ExprKind::Compare { lhs, rhs, .. } => {
-            walk(lhs, env, false, errors);
-            walk(rhs, env, false, errors);
+            walk(lhs, env, false, condition, errors);
+            walk(rhs, env, false, condition, errors);
         }
         ExprKind::Call {
             name,
@@ -73,9 +74,16 @@ fn walk(expr: &Expr, env: &Env, top: bool, errors: &mut Vec<CheckError>) {
             args,
         } => {
             check_call(name, *name_span, args, top, errors);
-            for arg in args {
+            if condition && name == "IgnoreFlowIfNullOrEmpty" {
+                errors.push(CheckError {
+                    message: "`IgnoreFlowIfNullOrEmpty` cannot be part of an `IIF` condition; wrap the whole `IIF` in it".into(),
+                    span: *name_span,
+                });
+            }
+            for (i, arg) in args.iter().enumerate() {
                 if let Arg::Expr(e) = arg {
-                    walk(e, env, false, errors);
+                    let in_condition = condition || (name == "IIF" && i == 0);
+                    walk(e, env, false, in_condition, errors);
                 }
             }
         }
