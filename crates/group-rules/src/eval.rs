@@ -409,14 +409,16 @@ fn relative(t: &RelativeTime, now: Timestamp) -> Option<Timestamp> {
     let d = &t.duration;
     if d.get_years() == 0 && d.get_months() == 0 && d.get_weeks() == 0 {
         // Days are 24 hours in UTC: plain instant arithmetic, no calendar.
-        let secs = i64::from(d.get_days()) * 86_400
-            + i64::from(d.get_hours()) * 3_600
-            + d.get_minutes() * 60
-            + d.get_seconds();
-        let nanos =
-            d.get_milliseconds() * 1_000_000 + d.get_microseconds() * 1_000 + d.get_nanoseconds();
-        let delta = jiff::SignedDuration::new(secs, 0)
-            .checked_add(jiff::SignedDuration::from_nanos(nanos))?;
+        let nanos = i128::from(d.get_days()) * 86_400_000_000_000
+            + i128::from(d.get_hours()) * 3_600_000_000_000
+            + i128::from(d.get_minutes()) * 60_000_000_000
+            + i128::from(d.get_seconds()) * 1_000_000_000
+            + i128::from(d.get_milliseconds()) * 1_000_000
+            + i128::from(d.get_microseconds()) * 1_000
+            + i128::from(d.get_nanoseconds());
+        let secs = i64::try_from(nanos / 1_000_000_000).ok()?;
+        let subsec = i32::try_from(nanos % 1_000_000_000).ok()?;
+        let delta = jiff::SignedDuration::new(secs, subsec);
         return match t.sign {
             1 => now.checked_add(delta).ok(),
             -1 => now.checked_sub(delta).ok(),

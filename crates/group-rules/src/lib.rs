@@ -1,6 +1,24 @@
 //! Dynamic-membership rules in Entra ID's syntax (`user.department -eq "Sales"`): lexer →
 //! parser → AST with spans → evaluator with explanations. Pure.
 //!
+//! ```
+//! let rule = group_rules::parse(r#"(user.department -eq "Sales") -and -not (user.jobTitle -startsWith "SDE")"#)?;
+//! let user = serde_json::json!({
+//!     "title": "Account Executive",
+//!     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "sales"},
+//! });
+//! let now = jiff::Timestamp::UNIX_EPOCH;
+//! assert!(rule.evaluate(&user, now));
+//! assert_eq!(
+//!     rule.explain(&user, now).to_string(),
+//!     "user.department -eq \"Sales\" -and -not (user.jobTitle -startsWith \"SDE\") → true\n  \
+//!        user.department -eq \"Sales\": \"sales\" → true\n  \
+//!        -not (user.jobTitle -startsWith \"SDE\") → true\n    \
+//!          user.jobTitle -startsWith \"SDE\": \"Account Executive\" → false"
+//! );
+//! # Ok::<(), group_rules::ParseError>(())
+//! ```
+//!
 //! ```text
 //! rule       ::= "Direct" "Reports" "for" string | or
 //! or         ::= and (("-or" | "or") and)*

@@ -336,6 +336,15 @@ impl Parser<'_> {
         if let Some(name) = word.strip_prefix("user.") {
             return Ok(Operand::User(property(name, span, self.known)?));
         }
+        if word
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("device."))
+        {
+            return Err(ParseError::new(
+                "device rules are not supported: Scimitar's dynamic groups hold users",
+                span,
+            ));
+        }
         if word == "_" || word.contains('.') {
             if !self.in_item {
                 return Err(ParseError::new(
