@@ -640,7 +640,10 @@ fn explain(e: &Expr, ctx: Ctx<'_>) -> Explanation {
                         ..ctx
                     },
                 );
-                x.note = Some(format!("item {i}"));
+                x.note = Some(match x.note.take() {
+                    Some(n) => format!("item {i}; {n}"),
+                    None => format!("item {i}"),
+                });
                 let r = x.result;
                 children.push(x);
                 let decided = match q.quantifier {

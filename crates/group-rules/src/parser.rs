@@ -319,7 +319,7 @@ impl Parser<'_> {
                 ));
             }
         }
-        let (value, value_span) = self.value(op, opt.span)?;
+        let (value, value_span) = self.value(op)?;
         let matcher = Matcher::compile(op, &value, value_span)?;
         Ok(Expr::Compare(Box::new(Comparison {
             operand,
@@ -375,7 +375,7 @@ impl Parser<'_> {
     }
 
     /// `value ::= string | number | "true" | "false" | "null" | array | now`
-    fn value(&mut self, op: Op, op_span: Span) -> Result<(Literal, Span), ParseError> {
+    fn value(&mut self, op: Op) -> Result<(Literal, Span), ParseError> {
         let t = self.peek();
         let expected =
             || ParseError::new(format!("expected a value after `-{}`", op.name()), t.span);
@@ -393,7 +393,6 @@ impl Parser<'_> {
             _ => return Err(expected()),
         };
         self.bump();
-        let _ = op_span;
         Ok((lit, t.span))
     }
 
