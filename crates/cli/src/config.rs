@@ -60,6 +60,12 @@ pub enum Command {
     Schema(SchemaCmd),
     /// Measure the server against its performance targets (creates a temporary store).
     Bench(crate::bench::BenchArgs),
+    /// Mapping expressions (Entra ID syntax).
+    #[command(subcommand)]
+    Expr(crate::lang::ExprCmd),
+    /// Dynamic-membership rules (Entra ID syntax).
+    #[command(subcommand)]
+    Rule(crate::lang::RuleCmd),
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod config;
+mod lang;
 mod serve;
 
 use clap::Parser as _;
@@ -40,5 +41,7 @@ async fn run(cli: config::Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => admin::token(&cli.storage, cmd).await,
         Command::Schema(cmd) => admin::schema(&cli.storage, cmd).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Expr(cmd) => lang::expr(cmd),
+        Command::Rule(cmd) => lang::rule(cmd),
     }
 }

@@ -362,3 +362,83 @@ fn a_bad_config_file_is_named() {
         "{err}"
     );
 }
+
+fn run_lang(args: &[&str], user: &Value) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("user.json");
+    std::fs::write(&path, user.to_string()).unwrap();
+    let mut full: Vec<&str> = args.to_vec();
+    let path_text = path.to_string_lossy().into_owned();
+    full.extend(["--user", &path_text]);
+    let out = Command::new(BIN).args(&full).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn babs() -> Value {
+    json!({"userName": "bjensen@example.com", "name": {"givenName": "Barbara", "familyName": "Jensen"},
+           "active": true,
+           "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales"}})
+}
+
+/// The `expr eval` contract: one JSON value on stdout; errors with a caret on stderr.
+#[test]
+fn expr_eval_prints_one_json_value_or_a_located_error() {
+    let (ok, out, _) = run_lang(
+        &["expr", "eval", r#"Join(".", [givenName], [surname])"#],
+        &babs(),
+    );
+    assert!(ok);
+    assert_eq!(out.trim(), r#""Barbara.Jensen""#);
+    let (ok, out, _) = run_lang(&["expr", "eval", r#"Split("a,b", ",")"#], &babs());
+    assert!(ok);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        json!(["a", "b"])
+    );
+    let (ok, out, _) = run_lang(&["expr", "eval", "[nickName]"], &babs());
+    assert!(ok);
+    assert_eq!(out.trim(), "null");
+
+    let (ok, out, err) = run_lang(&["expr", "eval", r#"Join(" ", [givenName]"#], &babs());
+    assert!(!ok && out.is_empty());
+    assert!(err.contains("expected `)`"), "{err}");
+    let caret_line = err.lines().last().unwrap();
+    assert_eq!(
+        caret_line.find('^'),
+        Some(2 + r#"Join(" ", [givenName]"#.len()),
+        "{err}"
+    );
+    let (ok, _, err) = run_lang(&["expr", "eval", r#"join(" ", [givenName])"#], &babs());
+    assert!(!ok && err.contains("did you mean `Join`"), "{err}");
+}
+
+/// The `rule test` contract: `true` or `false`, `--explain` says why; errors with a caret.
+#[test]
+fn rule_test_prints_the_decision_and_its_reasons() {
+    let (ok, out, _) = run_lang(&["rule", "test", r#"user.department -eq "sales""#], &babs());
+    assert!(ok);
+    assert_eq!(out.trim(), "true");
+    let (ok, out, _) = run_lang(
+        &[
+            "rule",
+            "test",
+            r#"user.department -eq "Marketing""#,
+            "--explain",
+        ],
+        &babs(),
+    );
+    assert!(ok);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("false"));
+    assert!(out.contains("\"Sales\""), "{out}");
+    let (ok, out, err) = run_lang(&["rule", "test", "user.department -eq"], &babs());
+    assert!(!ok && out.is_empty());
+    assert!(
+        err.contains("expected a value") && err.lines().last().unwrap().contains('^'),
+        "{err}"
+    );
+}
