@@ -13,6 +13,7 @@
 //! 4. `PATCH` adding one member to a group of `--big-group` members (responses exclude
 //!    `members`, as Entra ID asks) takes at most 1.5 times as long as on a group of 10.
 
+mod languages;
 mod load;
 mod report;
 mod seed;
@@ -57,6 +58,9 @@ pub struct BenchArgs {
     /// Print the report as JSON on stdout (the table and summary then go to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Measure the mapping and rule languages instead (one core, `--users` users, no server).
+    #[arg(long)]
+    pub languages: bool,
 }
 
 /// Alternating rounds of the GET scenario (bare, Scimitar, bare, …); the median ratio counts.
@@ -79,6 +83,9 @@ const CREATE_TARGET: f64 = 2_000.0;
 const PATCH_TARGET: f64 = 1.5;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.languages {
+        return languages::run(usize::try_from(args.users)?);
+    }
     let users = usize::try_from(args.users)?;
     let big_group = usize::try_from(args.big_group)?;
     let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
