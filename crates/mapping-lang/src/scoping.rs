@@ -504,3 +504,294 @@ mod tests {
         );
     }
 }
+
+/// The text form of scoping filters, for files, the CLI and tests:
+///
+/// ```text
+/// SCOPING   = FILTER *( "OR" FILTER )               ; filters are alternatives
+/// FILTER    = CLAUSE *( "AND" CLAUSE )              ; clauses must all hold
+/// CLAUSE    = ATTRIBUTE OPERATOR [ VALUE ]          ; no VALUE for IS TRUE/FALSE/NULL/NOT NULL
+/// ATTRIBUTE = "[" name "]"                          ; as in expressions: [department], [emails[type eq "work"].value]
+/// OPERATOR  = an operator name of the table above, in any case, words joined by spaces or "_"
+/// VALUE     = a JSON string                         ; "sales", ".*\\@domain.com"
+/// ```
+///
+/// `AND` and `OR` are keywords in any case. Example:
+/// `[department] EQUALS "sales" AND [jobTitle] IS NOT NULL OR [userName] ENDS_WITH "@contractors.com"`.
+pub fn parse_text(text: &str) -> Result<Vec<Vec<Clause>>, TextError> {
+    let mut p = TextParser { text, pos: 0 };
+    let mut filters = vec![vec![p.clause()?]];
+    loop {
+        p.skip_ws();
+        if p.pos >= text.len() {
+            return Ok(filters);
+        }
+        if p.keyword("AND") {
+            if let Some(last) = filters.last_mut() {
+                last.push(p.clause()?);
+            }
+        } else if p.keyword("OR") {
+            filters.push(vec![p.clause()?]);
+        } else {
+            return Err(p.error("expected `AND`, `OR` or the end"));
+        }
+    }
+}
+
+/// Prints filters in the text form of [`parse_text`].
+pub fn to_text(filters: &[Vec<Clause>]) -> String {
+    let filters: Vec<String> = filters
+        .iter()
+        .map(|clauses| {
+            let clauses: Vec<String> = clauses
+                .iter()
+                .map(|c| {
+                    let op: &str = match Operator::parse(&c.operator) {
+                        Some(o) => o.name(),
+                        None => c.operator.as_str(),
+                    };
+                    if Operator::parse(&c.operator).is_some_and(Operator::is_unary) {
+                        format!("[{}] {op}", c.attribute)
+                    } else {
+                        format!("[{}] {op} {}", c.attribute, Value::String(c.value.clone()))
+                    }
+                })
+                .collect();
+            clauses.join(" AND ")
+        })
+        .collect();
+    filters.join(" OR ")
+}
+
+/// A syntax error in the text form, at a byte offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} at {at}")]
+pub struct TextError {
+    pub message: String,
+    pub at: usize,
+}
+
+/// How many bytes of `text` spell the operator `name` (words joined by spaces or `_` alike, any
+/// case), if it stands at the start followed by a space, a quote or the end.
+fn operator_len(text: &str, name: &str) -> Option<usize> {
+    let mut chars = text.char_indices().peekable();
+    for n in name.chars() {
+        if n == '_' || n == ' ' {
+            let mut any = false;
+            while chars
+                .next_if(|(_, c)| *c == '_' || c.is_whitespace())
+                .is_some()
+            {
+                any = true;
+            }
+            if !any {
+                return None;
+            }
+        } else {
+            let (_, c) = chars.next()?;
+            if !c.eq_ignore_ascii_case(&n) {
+                return None;
+            }
+        }
+    }
+    match chars.peek() {
+        None => Some(text.len()),
+        Some((i, c)) if c.is_whitespace() || *c == '"' => Some(*i),
+        Some(_) => None,
+    }
+}
+
+struct TextParser<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl TextParser<'_> {
+    fn rest(&self) -> &str {
+        self.text.get(self.pos..).unwrap_or_default()
+    }
+
+    fn error(&self, message: &str) -> TextError {
+        TextError {
+            message: message.to_owned(),
+            at: self.pos,
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        let trimmed = self.rest().trim_start();
+        self.pos = self.text.len() - trimmed.len();
+    }
+
+    /// Consumes `word` (any case) if it stands next, followed by a space or the end.
+    fn keyword(&mut self, word: &str) -> bool {
+        self.skip_ws();
+        let rest = self.rest();
+        let matches = rest
+            .get(..word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+            && rest
+                .get(word.len()..)
+                .is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace));
+        if matches {
+            self.pos += word.len();
+        }
+        matches
+    }
+
+    fn clause(&mut self) -> Result<Clause, TextError> {
+        self.skip_ws();
+        if !self.rest().starts_with('[') {
+            return Err(self.error("expected `[attribute]`"));
+        }
+        // The attribute runs to the matching `]`, across nested brackets and quoted strings.
+        let (mut depth, mut quoted, mut end) = (0usize, false, None);
+        for (i, ch) in self.rest().char_indices() {
+            match ch {
+                '"' => quoted = !quoted,
+                '[' if !quoted => depth += 1,
+                ']' if !quoted => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else {
+            return Err(self.error("unclosed `[`"));
+        };
+        let attribute = self.rest().get(1..end).unwrap_or_default().to_owned();
+        self.pos += end + 1;
+        self.skip_ws();
+        // The longest operator name that stands next.
+        let rest = self.rest();
+        let best = NAMES
+            .iter()
+            .filter_map(|(name, op)| operator_len(rest, name).map(|len| (self.pos + len, *op)))
+            .max_by_key(|(end, _)| *end);
+        let Some((after, operator)) = best else {
+            return Err(
+                self.error("expected an operator (EQUALS, NOT EQUALS, REGEX MATCH, IS NULL, …)")
+            );
+        };
+        self.pos = after;
+        let value = if operator.is_unary() {
+            String::new()
+        } else {
+            self.skip_ws();
+            let mut stream = serde_json::Deserializer::from_str(self.rest()).into_iter::<Value>();
+            match stream.next() {
+                Some(Ok(Value::String(s))) => {
+                    self.pos += stream.byte_offset();
+                    s
+                }
+                _ => return Err(self.error("expected a quoted value")),
+            }
+        };
+        Ok(Clause {
+            attribute,
+            operator: operator.name().to_owned(),
+            value,
+        })
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    fn round_trip(text: &str) -> String {
+        let parsed = parse_text(text).unwrap();
+        let printed = to_text(&parsed);
+        assert_eq!(parse_text(&printed).unwrap(), parsed, "{printed}");
+        printed
+    }
+
+    #[test]
+    fn text_form_parses_and_prints_canonically() {
+        assert_eq!(
+            round_trip(
+                r#"[department] equals "sales" and [jobTitle] is_not_null OR [userName] ENDS_WITH "@contractors.com""#
+            ),
+            r#"[department] EQUALS "sales" AND [jobTitle] IS NOT NULL OR [userName] ENDS_WITH "@contractors.com""#
+        );
+        assert_eq!(
+            round_trip(r#"[emails[type eq "work"].value] REGEX MATCH ".*\\@domain.com""#),
+            r#"[emails[type eq "work"].value] REGEX MATCH ".*\\@domain.com""#
+        );
+        assert_eq!(
+            round_trip(r#"[a] NOT REGEX MATCH "x" AND [b] !& "y""#),
+            r#"[a] NOT REGEX MATCH "x" AND [b] !& "y""#
+        );
+    }
+
+    #[test]
+    fn text_form_errors_name_the_place() {
+        assert_eq!(
+            parse_text("department EQUALS \"x\"")
+                .unwrap_err()
+                .to_string(),
+            "expected `[attribute]` at 0"
+        );
+        assert_eq!(
+            parse_text("[department] LIKE \"x\"")
+                .unwrap_err()
+                .to_string(),
+            "expected an operator (EQUALS, NOT EQUALS, REGEX MATCH, IS NULL, …) at 13"
+        );
+        assert_eq!(
+            parse_text("[department] EQUALS sales")
+                .unwrap_err()
+                .to_string(),
+            "expected a quoted value at 20"
+        );
+        assert_eq!(
+            parse_text("[d] IS NULL [e]").unwrap_err().to_string(),
+            "expected `AND`, `OR` or the end at 12"
+        );
+    }
+
+    /// Property: any filters printed and parsed back are the same filters.
+    #[test]
+    fn printing_and_parsing_round_trips_generated_filters() {
+        let attributes = [
+            "department",
+            "userName",
+            "emails[type eq \"work\"].value",
+            "a b",
+        ];
+        let values = ["", "sales", "with \"quotes\" and \\", "ünïcode", "AND OR"];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % n as u64).unwrap_or(0)
+        };
+        for _ in 0..2_000 {
+            let filters: Vec<Vec<Clause>> = (0..1 + next(3))
+                .map(|_| {
+                    (0..1 + next(3))
+                        .map(|_| {
+                            let (name, op) = NAMES[next(NAMES.len())];
+                            Clause {
+                                attribute: attributes[next(attributes.len())].into(),
+                                operator: name.into(),
+                                value: if op.is_unary() {
+                                    String::new()
+                                } else {
+                                    values[next(values.len())].into()
+                                },
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let printed = to_text(&filters);
+            assert_eq!(parse_text(&printed).unwrap(), filters, "{printed}");
+        }
+    }
+}
