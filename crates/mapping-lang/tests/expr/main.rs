@@ -15,3 +15,4 @@ mod eval;
 mod mapping;
 mod parse;
 mod robust;
+mod scoping;
