@@ -117,7 +117,7 @@ pub(crate) enum FastPath {
 impl FastPath {
     pub(crate) fn new(source: &Source) -> Option<FastPath> {
         let p = match source {
-            Source::Path(p) => p,
+            Source::Path(p) => p.as_str(),
             Source::Mail => return Some(FastPath::Mail),
             Source::MailNickname => return Some(FastPath::MailNickname),
             Source::AllEmails => "emails.value",

@@ -506,9 +506,9 @@ fn property(
                 span,
             ));
         }
-        Source::Path(format!("{SCIMITAR_EXTENSION}:extensionAttribute{n}"))
+        Source::path(format!("{SCIMITAR_EXTENSION}:extensionAttribute{n}"))
     } else if name.eq_ignore_ascii_case("memberOf") {
-        Source::Path("groups".into())
+        Source::path("groups")
     } else if name.is_empty() {
         return Err(ParseError::new(
             "expected a property name after `user.`",

@@ -35,16 +35,61 @@
 //! Entra names are matched exactly first (they are case-sensitive in Entra), then
 //! case-insensitively; SCIM paths are case-insensitive like SCIM itself.
 
-use scim_filter::{parse_path, SchemaInfo};
+use std::sync::{Arc, LazyLock};
+
+use scim_filter::{parse_path, PatchPath, SchemaInfo};
 use serde_json::Value;
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
+/// A SCIM attribute path as written, parsed once when built so that reading it never parses.
+#[derive(Debug, Clone)]
+pub struct SourcePath {
+    text: String,
+    /// `None` when the text is not a well-formed path: it then reads nothing.
+    parsed: Option<Arc<PatchPath>>,
+}
+
+impl SourcePath {
+    /// Parses `text` once.
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let parsed = parse_path(&text).ok().map(Arc::new);
+        SourcePath { text, parsed }
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed path; `None` when the text is not a well-formed path.
+    pub fn parsed(&self) -> Option<&PatchPath> {
+        self.parsed.as_deref()
+    }
+}
+
+impl PartialEq for SourcePath {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for SourcePath {}
+
+impl std::ops::Deref for SourcePath {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
 /// Where a source attribute's values come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A SCIM attribute path (possibly with a value filter).
-    Path(String),
+    /// A SCIM attribute path (possibly with a value filter), parsed.
+    Path(SourcePath),
     /// The part of `userName` before `@`.
     MailNickname,
     /// The work email, else the primary one, else the first.
@@ -117,11 +162,18 @@ enum Alias {
     IsSoftDeleted,
 }
 
+impl Source {
+    /// A SCIM attribute path, parsed once here.
+    pub fn path(text: impl Into<String>) -> Source {
+        Source::Path(SourcePath::new(text))
+    }
+}
+
 impl Alias {
     fn source(self) -> Source {
         match self {
-            Alias::Path(p) => Source::Path(p.to_owned()),
-            Alias::Enterprise(p) => Source::Path(format!("{ENTERPRISE}:{p}")),
+            Alias::Path(p) => Source::path(p),
+            Alias::Enterprise(p) => Source::path(format!("{ENTERPRISE}:{p}")),
             Alias::MailNickname => Source::MailNickname,
             Alias::Mail => Source::Mail,
             Alias::AllEmails => Source::AllEmails,
@@ -171,14 +223,43 @@ pub fn resolve(name: &str, known: Option<&dyn SchemaInfo>) -> Result<Source, Unk
             });
         }
     }
-    Ok(Source::Path(name.to_owned()))
+    Ok(Source::Path(SourcePath {
+        text: name.to_owned(),
+        parsed: Some(Arc::new(path)),
+    }))
+}
+
+/// A constant path, parsed on first use.
+struct Constant(LazyLock<Option<PatchPath>>);
+
+macro_rules! constant {
+    ($name:ident, $text:expr) => {
+        static $name: Constant = Constant(LazyLock::new(|| parse_path($text).ok()));
+    };
+}
+
+constant!(USER_NAME, "userName");
+constant!(WORK_EMAIL, "emails[type eq \"work\"].value");
+constant!(PRIMARY_EMAIL, "emails[primary eq true].value");
+constant!(EMAIL_VALUES, "emails.value");
+constant!(ACTIVE, "active");
+
+impl Constant {
+    fn values(&self, user: &Value) -> Vec<Value> {
+        self.0
+            .as_ref()
+            .map_or_else(Vec::new, |p| path_values(user, p))
+    }
 }
 
 /// The values of `source` on `user`: empty when absent; several for multi-valued attributes.
 pub fn values(user: &Value, source: &Source) -> Vec<Value> {
     match source {
-        Source::Path(p) => path_values(user, p),
-        Source::MailNickname => path_values(user, "userName")
+        Source::Path(p) => p
+            .parsed()
+            .map_or_else(Vec::new, |path| path_values(user, path)),
+        Source::MailNickname => USER_NAME
+            .values(user)
             .into_iter()
             .filter_map(|v| {
                 v.as_str()
@@ -187,22 +268,19 @@ pub fn values(user: &Value, source: &Source) -> Vec<Value> {
             .map(Value::String)
             .collect(),
         Source::Mail => {
-            let work = path_values(user, "emails[type eq \"work\"].value");
+            let work = WORK_EMAIL.values(user);
             if !work.is_empty() {
                 return work.into_iter().take(1).collect();
             }
-            let primary = path_values(user, "emails[primary eq true].value");
+            let primary = PRIMARY_EMAIL.values(user);
             if !primary.is_empty() {
                 return primary.into_iter().take(1).collect();
             }
-            path_values(user, "emails.value")
-                .into_iter()
-                .take(1)
-                .collect()
+            EMAIL_VALUES.values(user).into_iter().take(1).collect()
         }
-        Source::AllEmails => path_values(user, "emails.value"),
+        Source::AllEmails => EMAIL_VALUES.values(user),
         Source::IsSoftDeleted => {
-            let active = path_values(user, "active");
+            let active = ACTIVE.values(user);
             let disabled = active.first().is_some_and(|v| {
                 v == &Value::Bool(false)
                     || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
@@ -226,22 +304,15 @@ impl SchemaInfo for NoSchema {
     }
 }
 
-fn path_values(user: &Value, path: &str) -> Vec<Value> {
-    let Ok(path) = parse_path(path) else {
-        return Vec::new();
-    };
+fn path_values(user: &Value, path: &PatchPath) -> Vec<Value> {
     match &path.filter {
         None => scim_filter::values_at(user, &path.attr)
             .into_iter()
             .cloned()
             .collect(),
         Some(filter) => {
-            let container = scim_filter::AttrPath {
-                sub: None,
-                ..path.attr.clone()
-            };
             let mut out = Vec::new();
-            for element in raw_elements(user, &container) {
+            for element in raw_elements(user, path.attr.uri.as_deref(), &path.attr.name) {
                 if !filter.matches(element, &NoSchema) {
                     continue;
                 }
@@ -267,11 +338,11 @@ fn path_values(user: &Value, path: &str) -> Vec<Value> {
 }
 
 /// The elements of a multi-valued attribute (or the single value), unflattened.
-fn raw_elements<'a>(user: &'a Value, attr: &scim_filter::AttrPath) -> Vec<&'a Value> {
+fn raw_elements<'a>(user: &'a Value, uri: Option<&str>, name: &str) -> Vec<&'a Value> {
     let Value::Object(obj) = user else {
         return Vec::new();
     };
-    let scope = match &attr.uri {
+    let scope = match uri {
         Some(uri) => obj
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(uri))
@@ -283,7 +354,7 @@ fn raw_elements<'a>(user: &'a Value, attr: &scim_filter::AttrPath) -> Vec<&'a Va
     };
     match scope
         .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(&attr.name))
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v)
     {
         Some(Value::Array(items)) => items.iter().collect(),

@@ -129,12 +129,12 @@ pub fn run(users: usize) -> anyhow::Result<()> {
         .iter()
         .map(|(target, text)| {
             let parsed = expr::parse(text).map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
-            Ok(mapping::Mapping {
+            Ok(mapping::prepare(mapping::Mapping {
                 kind: mapping::MappingKind::Expression { expr: parsed },
                 target: (*target).to_owned(),
                 default_if_null: None,
                 apply: mapping::Apply::Always,
-            })
+            }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let sources = [
@@ -180,8 +180,8 @@ pub fn run(users: usize) -> anyhow::Result<()> {
     for u in &people {
         let ctx = expr::Context::new(u, now);
         for m in &mappings {
-            if mapping::evaluate(m, &ctx, true)
-                .map_err(|e| anyhow::anyhow!("{}: {}", m.target, e.message))?
+            if mapping::evaluate_prepared(m, &ctx, true)
+                .map_err(|e| anyhow::anyhow!("{}: {}", m.mapping.target, e.message))?
                 .is_some()
             {
                 written += 1;

@@ -13,7 +13,7 @@ use super::ast::{Arg, CompareOp, Expr, ExprKind, Span};
 use super::check::APP_ROLE_ASSIGNMENTS;
 use super::functions;
 use super::functions::dates::parse_date;
-use crate::source;
+use crate::source::{self, Source};
 
 /// Longest string a function may produce, in bytes: bounds the work of nested `Replace`s whose
 /// templates multiply their input.
@@ -157,11 +157,79 @@ impl fmt::Display for EvalError {
 
 impl std::error::Error for EvalError {}
 
+/// The attribute references of an expression, resolved once ([`source::resolve`], path
+/// parsed) so that evaluating it for many users resolves nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// Each distinct name with its source, or the error resolving it gives.
+    entries: Vec<(String, Result<Source, String>)>,
+}
+
+impl Resolved {
+    /// Resolves every `[name]` in `expr`.
+    pub fn of(expr: &Expr) -> Self {
+        let mut r = Resolved::default();
+        r.add_all(expr);
+        r
+    }
+
+    /// Resolves every `[name]` in `expr` not resolved yet.
+    pub fn add_all(&mut self, expr: &Expr) {
+        let mut names = Vec::new();
+        attributes(expr, &mut names);
+        for (name, _) in names {
+            self.add(name);
+        }
+    }
+
+    /// Resolves `name` unless already resolved.
+    pub fn add(&mut self, name: &str) {
+        if self.get(name).is_none() {
+            let src = source::resolve(name, None).map_err(|e| e.to_string());
+            self.entries.push((name.to_owned(), src));
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Result<Source, String>> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+}
+
+/// An expression prepared for evaluating many times: its attributes resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub expr: Expr,
+    pub sources: Resolved,
+}
+
+impl Prepared {
+    pub fn new(expr: Expr) -> Self {
+        let sources = Resolved::of(&expr);
+        Prepared { expr, sources }
+    }
+}
+
 /// Evaluates `expr` for `ctx.user`.
 pub fn eval(expr: &Expr, ctx: &Context) -> Result<Output, EvalError> {
+    eval_with(expr, None, ctx)
+}
+
+/// Evaluates a [`Prepared`] expression for `ctx.user`: the same result as [`eval`], without
+/// resolving attributes again.
+pub fn eval_prepared(prepared: &Prepared, ctx: &Context) -> Result<Output, EvalError> {
+    eval_with(&prepared.expr, Some(&prepared.sources), ctx)
+}
+
+/// Evaluates `expr`, taking attribute sources from `sources` when it has them.
+pub fn eval_with(
+    expr: &Expr,
+    sources: Option<&Resolved>,
+    ctx: &Context,
+) -> Result<Output, EvalError> {
     let mut ev = Evaluator {
         ctx,
         fuel: ctx.fuel,
+        sources,
     };
     match ev.expr(expr) {
         Ok(v) => Ok(Output::Value(v)),
@@ -195,6 +263,7 @@ impl From<EvalError> for Stop {
 pub(crate) struct Evaluator<'c, 'u> {
     pub(crate) ctx: &'c Context<'u>,
     fuel: u64,
+    sources: Option<&'c Resolved>,
 }
 
 impl Evaluator<'_, '_> {
@@ -256,8 +325,17 @@ impl Evaluator<'_, '_> {
     }
 
     fn attr(&mut self, name: &str, span: Span) -> Result<Value, Stop> {
-        let src = source::resolve(name, None).map_err(|e| EvalError::new(e.to_string(), span))?;
-        let items: Vec<String> = source::values(self.ctx.user, &src)
+        let resolved;
+        let src = match self.sources.and_then(|s| s.get(name)) {
+            Some(Ok(src)) => src,
+            Some(Err(e)) => return Err(EvalError::new(e.clone(), span).into()),
+            None => {
+                resolved =
+                    source::resolve(name, None).map_err(|e| EvalError::new(e.to_string(), span))?;
+                &resolved
+            }
+        };
+        let items: Vec<String> = source::values(self.ctx.user, src)
             .iter()
             .filter_map(json_text)
             .collect();

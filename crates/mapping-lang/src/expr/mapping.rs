@@ -2,7 +2,7 @@
 //! when the source is null, and whether it applies on updates.
 
 use super::ast::{Expr, ExprKind, Span};
-use super::eval::{eval, Context, EvalError, Output, Value};
+use super::eval::{eval_with, Context, EvalError, Output, Resolved, Value};
 
 /// Where the value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,22 +45,88 @@ pub fn evaluate(
     ctx: &Context,
     creating: bool,
 ) -> Result<Option<Value>, EvalError> {
+    evaluate_with(mapping, None, None, ctx, creating)
+}
+
+/// A mapping prepared for evaluating over many users: its attributes resolved (paths parsed)
+/// once, so [`evaluate_prepared`] does no resolving per user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub mapping: Mapping,
+    /// A `Direct` mapping's source as the expression `[source]`.
+    direct: Option<Expr>,
+    sources: Resolved,
+}
+
+/// Prepares `mapping` for [`evaluate_prepared`].
+pub fn prepare(mapping: Mapping) -> Prepared {
+    let mut sources = Resolved::default();
+    let direct = match &mapping.kind {
+        MappingKind::Direct { source } => Some(attr_expr(source)),
+        _ => None,
+    };
+    if let Some(e) = &direct {
+        sources.add_all(e);
+    }
+    if let MappingKind::Expression { expr } = &mapping.kind {
+        sources.add_all(expr);
+    }
+    Prepared {
+        mapping,
+        direct,
+        sources,
+    }
+}
+
+/// What [`evaluate`] gives for `prepared.mapping`, without resolving attributes again.
+pub fn evaluate_prepared(
+    prepared: &Prepared,
+    ctx: &Context,
+    creating: bool,
+) -> Result<Option<Value>, EvalError> {
+    evaluate_with(
+        &prepared.mapping,
+        prepared.direct.as_ref(),
+        Some(&prepared.sources),
+        ctx,
+        creating,
+    )
+}
+
+fn attr_expr(source: &str) -> Expr {
+    Expr {
+        kind: ExprKind::Attr(source.to_owned()),
+        span: Span::default(),
+    }
+}
+
+fn evaluate_with(
+    mapping: &Mapping,
+    direct: Option<&Expr>,
+    sources: Option<&Resolved>,
+    ctx: &Context,
+    creating: bool,
+) -> Result<Option<Value>, EvalError> {
     if mapping.apply == Apply::OnCreateOnly && !creating {
         return Ok(None);
     }
     let value = match &mapping.kind {
         MappingKind::Constant { value } => Value::Str(value.clone()),
         MappingKind::Direct { source } => {
-            let attr = Expr {
-                kind: ExprKind::Attr(source.clone()),
-                span: Span::default(),
+            let built;
+            let attr = match direct {
+                Some(e) => e,
+                None => {
+                    built = attr_expr(source);
+                    &built
+                }
             };
-            match eval(&attr, ctx)? {
+            match eval_with(attr, sources, ctx)? {
                 Output::Value(v) => v,
                 Output::IgnoreFlow => return Ok(None),
             }
         }
-        MappingKind::Expression { expr } => match eval(expr, ctx)? {
+        MappingKind::Expression { expr } => match eval_with(expr, sources, ctx)? {
             Output::Value(v) => v,
             Output::IgnoreFlow => return Ok(None),
         },

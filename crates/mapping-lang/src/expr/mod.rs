@@ -71,7 +71,10 @@ use std::fmt;
 
 pub use ast::{Arg, CompareOp, Expr, ExprKind, Span};
 pub use check::{check, CheckError, Env};
-pub use eval::{eval, is_redacted, Context, EvalError, Output, Value, DEFAULT_FUEL, MAX_VALUE_LEN};
+pub use eval::{
+    eval, eval_prepared, eval_with, is_redacted, Context, EvalError, Output, Prepared, Resolved,
+    Value, DEFAULT_FUEL, MAX_VALUE_LEN,
+};
 pub use parser::{parse, MAX_DEPTH, MAX_LEN};
 pub use signatures::{Signature, SIGNATURES};
 

@@ -3,6 +3,9 @@
 //! `NormalizeDiacritics` and `Replace` (except its attribute-fallback mode) keep null as null,
 //! so `Coalesce` and `IgnoreFlowIfNullOrEmpty` still see it.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use regex::Regex;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
@@ -67,6 +70,31 @@ fn mid(args: &Args) -> Result<Value, EvalError> {
     Ok(Value::Str(s.chars().skip(skip).take(take).collect()))
 }
 
+thread_local! {
+    /// Compiled patterns by text: an expression's pattern is compiled once, not per user.
+    static REGEXES: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
+}
+
+/// Most patterns kept per thread; the cache starts over past this.
+const REGEX_CACHE: usize = 64;
+
+/// Calls `f` with `pattern` compiled, from the cache when it is there.
+fn with_regex<T>(args: &Args, pattern: &str, f: impl FnOnce(&Regex) -> T) -> Result<T, EvalError> {
+    REGEXES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(re) = cache.get(pattern) {
+            return Ok(f(re));
+        }
+        let re = compile(args, pattern)?;
+        if cache.len() >= REGEX_CACHE {
+            cache.clear();
+        }
+        let out = f(&re);
+        cache.insert(pattern.to_owned(), re);
+        Ok(out)
+    })
+}
+
 fn compile(args: &Args, pattern: &str) -> Result<Regex, EvalError> {
     regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
@@ -85,25 +113,26 @@ fn replace(args: &Args) -> Result<Value, EvalError> {
     let given = |i| args.given(i);
     let (old, pattern, group, replacement, fallback, template) = (1, 2, 3, 4, 5, 6);
     if given(pattern) {
-        let re = compile(args, args.text(pattern))?;
-        if given(group) {
-            let name = args.text(group);
-            if given(fallback) && !given(replacement) {
-                // If the source has a value it wins; else the group of the other attribute.
-                if !source.is_null_or_empty() {
-                    return Ok(source.clone());
+        return with_regex(args, args.text(pattern), |re| {
+            if given(group) {
+                let name = args.text(group);
+                if given(fallback) && !given(replacement) {
+                    // If the source has a value it wins; else the group of the other attribute.
+                    if !source.is_null_or_empty() {
+                        return source.clone();
+                    }
+                    let other = args.text(fallback);
+                    return re
+                        .captures(other)
+                        .and_then(|c| c.name(name))
+                        .map_or(Value::Null, |m| Value::str(m.as_str()));
                 }
-                let other = args.text(fallback);
-                return Ok(re
-                    .captures(other)
-                    .and_then(|c| c.name(name))
-                    .map_or(Value::Null, |m| Value::str(m.as_str())));
+                let with = args.text(replacement);
+                return map(source, |s| replace_group(re, s, name, with));
             }
             let with = args.text(replacement);
-            return Ok(map(source, |s| replace_group(&re, s, name, with)));
-        }
-        let with = args.text(replacement);
-        return Ok(map(source, |s| re.replace_all(s, with).into_owned()));
+            map(source, |s| re.replace_all(s, with).into_owned())
+        });
     }
     if given(old) {
         let needle = args.text(old);
