@@ -245,48 +245,61 @@ constant!(EMAIL_VALUES, "emails.value");
 constant!(ACTIVE, "active");
 
 impl Constant {
-    fn values(&self, user: &Value) -> Vec<Value> {
-        self.0
-            .as_ref()
-            .map_or_else(Vec::new, |p| path_values(user, p))
+    fn refs<'a>(&self, user: &'a Value, out: &mut Vec<&'a Value>) {
+        if let Some(p) = self.0.as_ref() {
+            path_refs(user, p, out);
+        }
     }
 }
 
 /// The values of `source` on `user`: empty when absent; several for multi-valued attributes.
 pub fn values(user: &Value, source: &Source) -> Vec<Value> {
+    let mut out = Vec::new();
+    visit(user, source, &mut |v| out.push(v.clone()));
+    out
+}
+
+/// Calls `f` on each of [`values`]`(user, source)`, in order, without cloning them.
+pub fn visit(user: &Value, source: &Source, f: &mut dyn FnMut(&Value)) {
+    let mut refs = Vec::new();
     match source {
-        Source::Path(p) => p
-            .parsed()
-            .map_or_else(Vec::new, |path| path_values(user, path)),
-        Source::MailNickname => USER_NAME
-            .values(user)
-            .into_iter()
-            .filter_map(|v| {
-                v.as_str()
-                    .map(|s| s.split('@').next().unwrap_or(s).to_owned())
-            })
-            .map(Value::String)
-            .collect(),
-        Source::Mail => {
-            let work = WORK_EMAIL.values(user);
-            if !work.is_empty() {
-                return work.into_iter().take(1).collect();
+        Source::Path(p) => {
+            if let Some(path) = p.parsed() {
+                path_refs(user, path, &mut refs);
             }
-            let primary = PRIMARY_EMAIL.values(user);
-            if !primary.is_empty() {
-                return primary.into_iter().take(1).collect();
-            }
-            EMAIL_VALUES.values(user).into_iter().take(1).collect()
         }
-        Source::AllEmails => EMAIL_VALUES.values(user),
+        Source::MailNickname => {
+            USER_NAME.refs(user, &mut refs);
+            for v in refs {
+                if let Some(s) = v.as_str() {
+                    f(&Value::String(s.split('@').next().unwrap_or(s).to_owned()));
+                }
+            }
+            return;
+        }
+        Source::Mail => {
+            WORK_EMAIL.refs(user, &mut refs);
+            if refs.is_empty() {
+                PRIMARY_EMAIL.refs(user, &mut refs);
+            }
+            if refs.is_empty() {
+                EMAIL_VALUES.refs(user, &mut refs);
+            }
+            refs.truncate(1);
+        }
+        Source::AllEmails => EMAIL_VALUES.refs(user, &mut refs),
         Source::IsSoftDeleted => {
-            let active = ACTIVE.values(user);
-            let disabled = active.first().is_some_and(|v| {
-                v == &Value::Bool(false)
+            ACTIVE.refs(user, &mut refs);
+            let disabled = refs.first().is_some_and(|v| {
+                *v == &Value::Bool(false)
                     || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
             });
-            vec![Value::Bool(disabled)]
+            f(&Value::Bool(disabled));
+            return;
         }
+    }
+    for v in refs {
+        f(v);
     }
 }
 
@@ -304,16 +317,32 @@ impl SchemaInfo for NoSchema {
     }
 }
 
-fn path_values(user: &Value, path: &PatchPath) -> Vec<Value> {
+fn path_refs<'a>(user: &'a Value, path: &PatchPath, out: &mut Vec<&'a Value>) {
     match &path.filter {
-        None => scim_filter::values_at(user, &path.attr)
-            .into_iter()
-            .cloned()
-            .collect(),
+        None => out.extend(scim_filter::values_at(user, &path.attr)),
         Some(filter) => {
-            let mut out = Vec::new();
+            // `key eq "text"` with ASCII text, decided here without the general evaluator
+            // when the element's `key` is an ASCII string (same answer, no allocation).
+            let simple = match filter {
+                scim_filter::Filter::Compare {
+                    attr,
+                    op: scim_filter::CompareOp::Eq,
+                    value: scim_filter::CompValue::String(text),
+                    ..
+                } if attr.uri.is_none() && attr.sub.is_none() && text.is_ascii() => {
+                    Some((attr.name.as_str(), text.as_str()))
+                }
+                _ => None,
+            };
             for element in raw_elements(user, path.attr.uri.as_deref(), &path.attr.name) {
-                if !filter.matches(element, &NoSchema) {
+                let hit = match (simple, element) {
+                    (Some((key, text)), Value::Object(obj)) => match get_ci(obj, key) {
+                        Some(Value::String(s)) if s.is_ascii() => s.eq_ignore_ascii_case(text),
+                        _ => filter.matches(element, &NoSchema),
+                    },
+                    _ => filter.matches(element, &NoSchema),
+                };
+                if !hit {
                     continue;
                 }
                 let value = match (&path.sub, element) {
@@ -329,18 +358,27 @@ fn path_values(user: &Value, path: &PatchPath) -> Vec<Value> {
                     (Some(_), _) => None,
                 };
                 if let Some(v) = value.filter(|v| !v.is_null()) {
-                    out.push(v.clone());
+                    out.push(v);
                 }
             }
-            out
         }
     }
 }
 
+/// `name`'s value in `object`: the exact key, else any case.
+fn get_ci<'a>(object: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name).or_else(|| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
 /// The elements of a multi-valued attribute (or the single value), unflattened.
-fn raw_elements<'a>(user: &'a Value, uri: Option<&str>, name: &str) -> Vec<&'a Value> {
+fn raw_elements<'a>(user: &'a Value, uri: Option<&str>, name: &str) -> &'a [Value] {
     let Value::Object(obj) = user else {
-        return Vec::new();
+        return &[];
     };
     let scope = match uri {
         Some(uri) => obj
@@ -350,16 +388,16 @@ fn raw_elements<'a>(user: &'a Value, uri: Option<&str>, name: &str) -> Vec<&'a V
         None => Some(user),
     };
     let Some(Value::Object(scope)) = scope else {
-        return Vec::new();
+        return &[];
     };
     match scope
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v)
     {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(Value::Null) | None => Vec::new(),
-        Some(other) => vec![other],
+        Some(Value::Array(items)) => items,
+        Some(Value::Null) | None => &[],
+        Some(other) => std::slice::from_ref(other),
     }
 }
 

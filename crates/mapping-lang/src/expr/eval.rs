@@ -335,10 +335,8 @@ impl Evaluator<'_, '_> {
                 &resolved
             }
         };
-        let items: Vec<String> = source::values(self.ctx.user, src)
-            .iter()
-            .filter_map(json_text)
-            .collect();
+        let mut items: Vec<String> = Vec::new();
+        source::visit(self.ctx.user, src, &mut |v| items.extend(json_text(v)));
         self.spend(items.len() as u64, span)?;
         Ok(Value::from_items(items))
     }

@@ -196,3 +196,79 @@ fn replace_blow_up_is_bounded() {
         "{err}"
     );
 }
+
+/// A prepared expression or mapping gives what the unprepared one gives: every expression of
+/// `eval.txt` over every user of `eval.txt` (and the default user), as expression and as a
+/// direct mapping of each attribute it names.
+#[test]
+fn prepared_matches_unprepared() {
+    use mapping_lang::expr::mapping::{self, Apply, Mapping, MappingKind};
+    use mapping_lang::expr::{eval_prepared, Prepared};
+
+    let cases = cases::read("eval.txt");
+    let mut users = vec![default_user()];
+    users.extend(cases.iter().flat_map(|c| {
+        c.input[1..]
+            .iter()
+            .filter_map(|l| l.strip_prefix("user: "))
+            .map(|j| serde_json::from_str::<serde_json::Value>(j).unwrap())
+    }));
+    let exprs: Vec<_> = cases.iter().filter_map(|c| parse(&c.input[0]).ok()).collect();
+    assert!(exprs.len() > 50 && users.len() > 5);
+    let mut mappings = Vec::new();
+    for e in &exprs {
+        let mut names = Vec::new();
+        attrs(e, &mut names);
+        for source in names {
+            mappings.push(Mapping {
+                kind: MappingKind::Direct { source },
+                target: "title".into(),
+                default_if_null: Some("d".into()),
+                apply: Apply::Always,
+            });
+        }
+        mappings.push(Mapping {
+            kind: MappingKind::Expression { expr: e.clone() },
+            target: "title".into(),
+            default_if_null: None,
+            apply: Apply::Always,
+        });
+    }
+    let prepared_exprs: Vec<_> = exprs.iter().cloned().map(Prepared::new).collect();
+    let prepared_mappings: Vec<_> = mappings.iter().cloned().map(mapping::prepare).collect();
+    for user in &users {
+        let ctx = Context {
+            default_domain: Some("contoso.com".into()),
+            ..Context::new(user, now())
+        };
+        for (e, p) in exprs.iter().zip(&prepared_exprs) {
+            assert_eq!(eval(e, &ctx), eval_prepared(p, &ctx), "{e} on {user}");
+        }
+        for (m, p) in mappings.iter().zip(&prepared_mappings) {
+            for creating in [true, false] {
+                assert_eq!(
+                    mapping::evaluate(m, &ctx, creating),
+                    mapping::evaluate_prepared(p, &ctx, creating),
+                    "{m:?} on {user}"
+                );
+            }
+        }
+    }
+}
+
+fn attrs(e: &mapping_lang::expr::Expr, out: &mut Vec<String>) {
+    use mapping_lang::expr::ExprKind;
+    match &e.kind {
+        ExprKind::Attr(a) => out.push(a.clone()),
+        ExprKind::Compare { lhs, rhs, .. } => {
+            attrs(lhs, out);
+            attrs(rhs, out);
+        }
+        ExprKind::Call { args, .. } => {
+            for a in args.iter().filter_map(mapping_lang::expr::Arg::expr) {
+                attrs(a, out);
+            }
+        }
+        _ => {}
+    }
+}
