@@ -319,7 +319,7 @@ impl SchemaInfo for NoSchema {
 
 fn path_refs<'a>(user: &'a Value, path: &PatchPath, out: &mut Vec<&'a Value>) {
     match &path.filter {
-        None => out.extend(scim_filter::values_at(user, &path.attr)),
+        None => values_at(user, &path.attr, out),
         Some(filter) => {
             // `key eq "text"` with ASCII text, decided here without the general evaluator
             // when the element's `key` is an ASCII string (same answer, no allocation).
@@ -365,14 +365,77 @@ fn path_refs<'a>(user: &'a Value, path: &PatchPath, out: &mut Vec<&'a Value>) {
     }
 }
 
-/// `name`'s value in `object`: the exact key, else any case.
+/// `name`'s value in `object`: the exact key, else the first key equal in any case. One linear
+/// pass, no hashing: user objects are small.
 fn get_ci<'a>(object: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
-    object.get(name).or_else(|| {
-        object
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
+    let mut folded = None;
+    for (k, v) in object {
+        if k.len() != name.len() {
+            continue;
+        }
+        if k == name {
+            return Some(v);
+        }
+        if folded.is_none() && k.eq_ignore_ascii_case(name) {
+            folded = Some(v);
+        }
+    }
+    folded
+}
+
+/// What `scim_filter::values_at(user, attr)` gives (the same lookup rules), appended to `out`.
+fn values_at<'a>(user: &'a Value, attr: &scim_filter::AttrPath, out: &mut Vec<&'a Value>) {
+    let Value::Object(resource) = user else {
+        return;
+    };
+    let base = match &attr.uri {
+        Some(uri) => match get_ci(resource, uri) {
+            Some(Value::Object(extension)) => get_ci(extension, &attr.name),
+            _ => get_ci(resource, &attr.name),
+        },
+        None => get_ci(resource, &attr.name).or_else(|| {
+            resource
+                .iter()
+                .filter(|(k, _)| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")))
+                .filter_map(|(_, v)| v.as_object())
+                .find_map(|extension| get_ci(extension, &attr.name))
+        }),
+    };
+    let Some(base) = base else {
+        return;
+    };
+    let mut scalar = |value: &'a Value| {
+        let mut element = |e: &'a Value| {
+            let s = match e {
+                Value::Object(object) => get_ci(object, "value"),
+                other => Some(other),
+            };
+            if let Some(s) =
+                s.filter(|s| matches!(s, Value::String(_) | Value::Number(_) | Value::Bool(_)))
+            {
+                out.push(s);
+            }
+        };
+        match value {
+            Value::Array(items) => items.iter().for_each(&mut element),
+            other => element(other),
+        }
+    };
+    match &attr.sub {
+        None => scalar(base),
+        Some(sub) => match base {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_object().and_then(|o| get_ci(o, sub)))
+                .for_each(scalar),
+            Value::Object(object) => {
+                if let Some(v) = get_ci(object, sub) {
+                    scalar(v);
+                }
+            }
+            _ => {}
+        },
+    }
 }
 
 /// The elements of a multi-valued attribute (or the single value), unflattened.
@@ -474,6 +537,46 @@ mod tests {
         assert_eq!(values(&u, &Source::Mail), vec![json!("p@x")]);
         let u = json!({"emails": [{"value": "a@x"}]});
         assert_eq!(values(&u, &Source::Mail), vec![json!("a@x")]);
+    }
+
+    #[test]
+    fn values_at_agrees_with_scim_filter() {
+        let odd = json!({
+            "UserName": "x", "username": "y", "tags": ["a", 1, true, null, {"value": "v"}],
+            "name": {"givenName": "G"}, "emails": {"value": "single"},
+            "urn:example:ext": {"shoeSize": 9, "nested": {"VALUE": "n"}},
+            "phoneNumbers": [{"value": "1"}, {"Value": "2", "type": "work"}, "bare"]
+        });
+        let paths = [
+            "userName",
+            "USERNAME",
+            "name.givenName",
+            "name",
+            "emails",
+            "emails.value",
+            "emails.type",
+            "tags",
+            "shoeSize",
+            "urn:example:ext:shoeSize",
+            "urn:example:ext:nested",
+            "urn:example:ext:missing",
+            "urn:other:x:userName",
+            "phoneNumbers.value",
+            "phoneNumbers",
+            "addresses.locality",
+            "active",
+            "missing.sub",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+        ];
+        for u in [user(), odd, json!("scalar"), json!(null)] {
+            for p in paths {
+                let attr = parse_path(p).unwrap().attr;
+                let mut ours = Vec::new();
+                values_at(&u, &attr, &mut ours);
+                assert_eq!(ours, scim_filter::values_at(&u, &attr), "{p} on {u}");
+            }
+        }
     }
 
     #[test]
