@@ -213,7 +213,10 @@ fn prepared_matches_unprepared() {
             .filter_map(|l| l.strip_prefix("user: "))
             .map(|j| serde_json::from_str::<serde_json::Value>(j).unwrap())
     }));
-    let exprs: Vec<_> = cases.iter().filter_map(|c| parse(&c.input[0]).ok()).collect();
+    let exprs: Vec<_> = cases
+        .iter()
+        .filter_map(|c| parse(&c.input[0]).ok())
+        .collect();
     assert!(exprs.len() > 50 && users.len() > 5);
     let mut mappings = Vec::new();
     for e in &exprs {
