@@ -9,6 +9,8 @@ use clap::Subcommand;
 use domain::schema::Registry;
 use domain::{Clock as _, ResourceKind, SystemClock};
 
+use crate::config::{open_store, StorageArgs};
+
 #[derive(Debug, Subcommand)]
 pub enum ExprCmd {
     /// Evaluate a mapping expression (Entra ID syntax) against a SCIM User and print the
@@ -22,6 +24,10 @@ pub enum ExprCmd {
         /// What DefaultDomain() returns.
         #[arg(long)]
         default_domain: Option<String>,
+        /// Check attribute names against this tenant's schemas, its extensions included
+        /// (default: the built-in User schemas).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -94,17 +100,35 @@ fn read_user(path: &Path) -> anyhow::Result<serde_json::Value> {
     Ok(user)
 }
 
-pub fn expr(cmd: ExprCmd) -> anyhow::Result<()> {
+/// The User schemas attribute names are checked against.
+async fn registry(storage: &StorageArgs, tenant: Option<&str>) -> anyhow::Result<Registry> {
+    let Some(name) = tenant else {
+        return Ok(Registry::builtin());
+    };
+    let store = open_store(storage.data_dir.as_deref(), storage.database.as_deref())?;
+    let tenant = store
+        .tenant_by_name(name)
+        .await?
+        .with_context(|| format!("there is no tenant `{name}`"))?;
+    let mut extensions = Vec::new();
+    for json in store.extension_schemas(&tenant.id).await? {
+        extensions.push(Registry::parse_extension(&json)?);
+    }
+    Ok(Registry::with_extensions(extensions)?)
+}
+
+pub async fn expr(storage: &StorageArgs, cmd: ExprCmd) -> anyhow::Result<()> {
     let ExprCmd::Eval {
         expression,
         user,
         default_domain,
+        tenant,
     } = cmd;
     let user = read_user(&user)?;
     use mapping_lang::expr;
     let parsed = expr::parse(&expression)
         .map_err(|e| located(e.to_string(), &expression, e.span.start, e.span.end))?;
-    let registry = Registry::builtin();
+    let registry = registry(storage, tenant.as_deref()).await?;
     let schema = registry.info(ResourceKind::User);
     if let Err(errors) = expr::check(
         &parsed,

@@ -41,7 +41,7 @@ async fn run(cli: config::Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => admin::token(&cli.storage, cmd).await,
         Command::Schema(cmd) => admin::schema(&cli.storage, cmd).await,
         Command::Bench(args) => bench::run(args).await,
-        Command::Expr(cmd) => lang::expr(cmd),
+        Command::Expr(cmd) => lang::expr(&cli.storage, cmd).await,
         Command::Rule(cmd) => lang::rule(cmd),
     }
 }

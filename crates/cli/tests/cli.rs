@@ -442,3 +442,55 @@ fn rule_test_prints_the_decision_and_its_reasons() {
         "{err}"
     );
 }
+
+/// `--tenant` checks attribute names against the tenant's extension schemas too.
+#[test]
+fn expr_eval_knows_the_tenants_extension_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = cli(dir.path(), &["tenant", "create", "acme"]);
+    assert!(ok, "{err}");
+    let schema = dir.path().join("acme.json");
+    std::fs::write(
+        &schema,
+        r#"{"id": "urn:ietf:params:scim:schemas:extension:acme:2.0:User", "name": "Acme",
+            "attributes": [{"name": "badge", "type": "string"}]}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = cli(
+        dir.path(),
+        &[
+            "schema",
+            "add",
+            "--tenant",
+            "acme",
+            schema.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    let user = json!({"userName": "a@x", "urn:ietf:params:scim:schemas:extension:acme:2.0:User": {"badge": "B1"}});
+    let path = dir.path().join("user.json");
+    std::fs::write(&path, user.to_string()).unwrap();
+    let expression = "[urn:ietf:params:scim:schemas:extension:acme:2.0:User:badge]";
+    let (ok, out, err) = cli(
+        dir.path(),
+        &[
+            "expr",
+            "eval",
+            expression,
+            "--user",
+            path.to_str().unwrap(),
+            "--tenant",
+            "acme",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), r#""B1""#);
+    let (ok, _, err) = cli(
+        dir.path(),
+        &["expr", "eval", expression, "--user", path.to_str().unwrap()],
+    );
+    assert!(
+        !ok && err.contains("unknown attribute"),
+        "without --tenant only the built-in schemas: {err}"
+    );
+}

@@ -53,8 +53,9 @@
 //! `department`, …); `user.extensionAttribute1`..`15` read
 //! `urn:ietf:params:scim:schemas:extension:scimitar:2.0:User:extensionAttributeN`;
 //! `user.memberOf` reads `groups` (its items' `objectId` is the group reference's `value`);
-//! other names (`employeeHireDate`, `assignedPlans`, `extension_<app>_<name>`) are read as SCIM
-//! attribute paths of the same name.
+//! other names (`employeeHireDate`, `assignedPlans`) are read as SCIM attribute paths of the
+//! same name. Entra's `extension_<appId>_<name>` reads the tenant extension attribute `<name>`
+//! (from whichever extension object of the user holds it).
 //!
 //! # Evaluation
 //!

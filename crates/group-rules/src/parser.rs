@@ -492,6 +492,13 @@ impl Parser<'_> {
 
 /// Resolves the name after `user.`: `extensionAttributeN` (1..=15) reads the Scimitar
 /// extension, `memberOf` reads `groups`, everything else goes through the shared source table.
+/// `extension_<anything>_<name>` → `<name>`.
+fn tenant_extension_attribute(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("extension_")?;
+    let (_, attr) = rest.rsplit_once('_')?;
+    (!attr.is_empty()).then_some(attr)
+}
+
 fn property(
     name: &str,
     span: Span,
@@ -509,6 +516,10 @@ fn property(
         Source::path(format!("{SCIMITAR_EXTENSION}:extensionAttribute{n}"))
     } else if name.eq_ignore_ascii_case("memberOf") {
         Source::path("groups")
+    } else if let Some(attr) = tenant_extension_attribute(name) {
+        // Entra's `extension_<appId>_<name>`: here the attribute `<name>` of the tenant's
+        // extension schemas (an unqualified name is looked up in every extension object).
+        Source::path(attr)
     } else if name.is_empty() {
         return Err(ParseError::new(
             "expected a property name after `user.`",
@@ -522,7 +533,13 @@ fn property(
             )
         })?
     };
-    let fast = FastPath::new(&source);
+    // The fast reader looks at the top level only; a tenant extension attribute may sit in any
+    // extension object, which the general reader searches.
+    let fast = if tenant_extension_attribute(name).is_some() {
+        None
+    } else {
+        FastPath::new(&source)
+    };
     Ok(Property {
         name: name.to_owned(),
         span,
