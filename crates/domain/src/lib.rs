@@ -9,6 +9,7 @@ pub mod project;
 pub mod render;
 pub mod schema;
 pub mod store;
+pub mod target;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, Result};
