@@ -42,6 +42,25 @@ pub struct UserPlan {
     pub reason: String,
     /// What is left for later, e.g. a manager not yet in the target.
     pub deferred: Vec<String>,
+    /// What the shadow holds once every operation has succeeded; `None`: unchanged.
+    pub record: Option<Record>,
+}
+
+/// A shadow's new content (its target id aside, which only the applier learns on create).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Target path → value sent, as in [`Shadow::last_sent`].
+    pub last_sent: Value,
+    pub state: ShadowState,
+}
+
+impl Record {
+    fn kept(shadow: &Shadow, state: ShadowState) -> Option<Record> {
+        Some(Record {
+            last_sent: shadow.last_sent.clone(),
+            state,
+        })
+    }
 }
 
 /// Where the source user stands.
@@ -67,6 +86,7 @@ fn no_op(reason: &str, explanation: String) -> UserPlan {
         }],
         reason: explanation,
         deferred: Vec::new(),
+        record: None,
     }
 }
 
@@ -191,6 +211,20 @@ fn diff(app: &App, mapped: &Mapped, shadow: &Shadow, skip: &[&str]) -> Vec<Value
     ops
 }
 
+/// `shadow.last_sent` with the mapped values written over it (and cleared nulls removed).
+fn merged(app: &App, shadow: &Shadow, mapped: &Mapped) -> Value {
+    let mut sent = shadow.last_sent.as_object().cloned().unwrap_or_default();
+    for (path, value) in &mapped.values {
+        sent.insert(path.clone(), value.clone());
+    }
+    if app.clear_nulls {
+        for path in &mapped.nulls {
+            sent.remove(path);
+        }
+    }
+    Value::Object(sent)
+}
+
 /// Plans one source user for `app`. `assigned` says whether the user is assigned to the app
 /// (directly or through an assigned group); `target_ids` finds the target id of another
 /// source user (the manager); `now` is what `Now()` returns in expressions.
@@ -213,6 +247,7 @@ pub fn plan_user(
                     }],
                     reason: format!("hard-deleted in the source: delete target user {id}"),
                     deferred: Vec::new(),
+                    record: Record::kept(s, ShadowState::Deleted),
                 },
                 _ => no_op(
                     "NotInScope",
@@ -229,16 +264,18 @@ pub fn plan_user(
         } else {
             decision.clone()
         };
-        let Some((_, id)) = linked.filter(|(s, _)| s.state == ShadowState::Active) else {
+        let Some((s, id)) = linked.filter(|(s, _)| s.state == ShadowState::Active) else {
             let state = match shadow.map(|s| s.state) {
                 Some(ShadowState::Disabled) => "already disabled in the target",
                 Some(ShadowState::Deleted) => "already deleted in the target",
                 _ => "never provisioned",
             };
-            return no_op(
-                &format!("NotInScope: {why}"),
-                format!("{why}; {state}: nothing to send"),
-            );
+            let label = if scoped {
+                "NotActive: disabled in the source".to_owned()
+            } else {
+                format!("NotInScope: {why}")
+            };
+            return no_op(&label, format!("{why}; {state}: nothing to send"));
         };
         if !scoped && app.skip_out_of_scope_deletions {
             return no_op(
@@ -254,6 +291,7 @@ pub fn plan_user(
                 }],
                 reason: format!("{why}: disable target user {id}"),
                 deferred: Vec::new(),
+                record: Record::kept(s, ShadowState::Disabled),
             },
             Deprovisioning::Delete => UserPlan {
                 operations: vec![Operation::Delete {
@@ -261,6 +299,7 @@ pub fn plan_user(
                 }],
                 reason: format!("{why}: delete target user {id} (deprovisioning: delete)"),
                 deferred: Vec::new(),
+                record: Record::kept(s, ShadowState::Deleted),
             },
         };
     }
@@ -307,12 +346,18 @@ pub fn plan_user(
                     }],
                     reason: format!("{decision}; target user {id} already matches"),
                     deferred: mapped.deferred,
+                    record: None,
                 };
             }
+            let record = Some(Record {
+                last_sent: merged(app, s, &mapped),
+                state: ShadowState::Active,
+            });
             UserPlan {
                 operations,
                 reason: format!("{decision}; {}", action.join("; ")),
                 deferred: mapped.deferred,
+                record,
             }
         }
         _ => {
@@ -338,6 +383,10 @@ pub fn plan_user(
                 );
             };
             let (body, rejected) = user_body(&mapped.values);
+            let record = Some(Record {
+                last_sent: Value::Object(mapped.values.clone()),
+                state: ShadowState::Active,
+            });
             let mut deferred = mapped.deferred;
             deferred.extend(
                 rejected
@@ -348,6 +397,7 @@ pub fn plan_user(
                 operations: vec![Operation::MatchOrCreate { candidates, body }],
                 reason: format!("{decision}; match on {attr} eq \"{value}\", else create the user"),
                 deferred,
+                record,
             }
         }
     }

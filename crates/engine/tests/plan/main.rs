@@ -11,9 +11,10 @@
 
 use engine::app::{App, Deprovisioning, Dialect, Scope};
 use engine::deletions::{DeletionGuard, Verdict};
-use engine::groups::membership_deltas;
-use engine::plan::{plan_user, Operation, SourceUser, UserPlan};
+use engine::groups::{membership_deltas, plan_group, GroupShadow};
+use engine::plan::{plan_user, Operation, Record, SourceUser, UserPlan};
 use engine::shadow::{Shadow, ShadowState};
+use engine::target_body::TargetPath;
 use expect_test::{expect, Expect};
 use jiff::Timestamp;
 use mapping_lang::scoping::{Clause, Scoping};
@@ -600,4 +601,185 @@ fn s4_6_deletion_threshold_holds_past_the_limit() {
     );
     guard.reset();
     assert_eq!(guard.verdict(), Verdict::Proceed { deletions: 0 });
+}
+
+/// Applies a plan's record to a shadow, as the applier does once the target accepted it.
+fn applied(plan: &UserPlan, target_id: &str) -> Shadow {
+    let Some(Record { last_sent, state }) = plan.record.clone() else {
+        panic!("no record: {plan:?}");
+    };
+    Shadow {
+        target_id: Some(target_id.to_owned()),
+        last_sent,
+        state,
+    }
+}
+
+#[test]
+fn design_shadow_round_trip_repeats_nothing() {
+    let app = app();
+    let u = user();
+    let created = plan(&app, &u, true, None);
+    let shadow = applied(&created, "tgt-1");
+    // The manager is not in the target yet: nothing to send, and the plan says so.
+    let again = plan(&app, &u, true, Some(&shadow));
+    check(
+        &again,
+        expect![[r#"
+        reason: in scope (assigned; scoping: in scope); target user tgt-1 already matches
+        deferred: manager src-mgr: not in the target yet; written once it is
+        NoOp RedundantExport
+    "#]],
+    );
+    // Once it is, the reference goes in its own round trip (spec §1.2 step 4)...
+    let with_manager = plan_user(
+        &app,
+        SourceUser::Present(&u),
+        true,
+        Some(&shadow),
+        now(),
+        &known_managers,
+    );
+    check(
+        &with_manager,
+        expect![[r#"
+        reason: in scope (assigned; scoping: in scope); update target user tgt-1: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager changed
+        Update tgt-1
+          {"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"tgt-mgr"}
+    "#]],
+    );
+    // ...and after that nothing is repeated.
+    let shadow = applied(&with_manager, "tgt-1");
+    let last = plan_user(
+        &app,
+        SourceUser::Present(&u),
+        true,
+        Some(&shadow),
+        now(),
+        &known_managers,
+    );
+    check(
+        &last,
+        expect![[r#"
+        reason: in scope (assigned; scoping: in scope); target user tgt-1 already matches
+        NoOp RedundantExport
+    "#]],
+    );
+    // A disable is recorded, so the next plan of the still-disabled user sends nothing.
+    let mut leaver = u.clone();
+    leaver["active"] = json!(false);
+    let disabled = applied(&plan(&app, &leaver, true, Some(&shadow)), "tgt-1");
+    assert_eq!(disabled.state, ShadowState::Disabled);
+    check(
+        &plan(&app, &leaver, true, Some(&disabled)),
+        expect![[r#"
+            reason: in scope (assigned; scoping: in scope), but disabled in the source; already disabled in the target: nothing to send
+            NoOp NotActive: disabled in the source
+        "#]],
+    );
+}
+
+#[test]
+fn s1_4_group_create_rename_delete() {
+    let group = json!({"id": "grp-1", "displayName": "Sales", "members": [{"value": "src-1"}]});
+    let created = plan_group(Some(&group), true, None);
+    expect![[r#"
+        GroupPlan {
+            operations: [
+                MatchOrCreate {
+                    display_name: "Sales",
+                    body: Object {
+                        "schemas": Array [
+                            String("urn:ietf:params:scim:schemas:core:2.0:Group"),
+                        ],
+                        "displayName": String("Sales"),
+                        "externalId": String("grp-1"),
+                    },
+                },
+            ],
+            reason: "in scope; match on displayName eq \"Sales\", else create the group",
+        }
+    "#]]
+    .assert_debug_eq(&created);
+    let shadow = GroupShadow {
+        target_id: "tgt-g1".to_owned(),
+        display_name: "Sales".to_owned(),
+    };
+    expect![[r#"
+        GroupPlan {
+            operations: [
+                NoOp {
+                    reason: "RedundantExport",
+                },
+            ],
+            reason: "in scope; target group tgt-g1 already matches",
+        }
+    "#]]
+    .assert_debug_eq(&plan_group(Some(&group), true, Some(&shadow)));
+    let renamed = json!({"id": "grp-1", "displayName": "Sales EMEA"});
+    expect![[r#"
+        GroupPlan {
+            operations: [
+                Update {
+                    target_id: "tgt-g1",
+                    operations: [
+                        Object {
+                            "op": String("Replace"),
+                            "path": String("displayName"),
+                            "value": String("Sales EMEA"),
+                        },
+                    ],
+                },
+            ],
+            reason: "in scope; rename target group tgt-g1 from \"Sales\" to \"Sales EMEA\"",
+        }
+    "#]]
+    .assert_debug_eq(&plan_group(Some(&renamed), true, Some(&shadow)));
+    expect![[r#"
+        GroupPlan {
+            operations: [
+                Delete {
+                    target_id: "tgt-g1",
+                },
+            ],
+            reason: "deleted in the source: delete target group tgt-g1",
+        }
+    "#]]
+    .assert_debug_eq(&plan_group(None, true, Some(&shadow)));
+    expect![[r#"
+        GroupPlan {
+            operations: [
+                Delete {
+                    target_id: "tgt-g1",
+                },
+            ],
+            reason: "out of scope: delete target group tgt-g1",
+        }
+    "#]]
+    .assert_debug_eq(&plan_group(Some(&group), false, Some(&shadow)));
+}
+
+#[test]
+fn s2_1_target_paths() {
+    let parse = |p: &str| format!("{:?}", TargetPath::parse(p));
+    expect![[r#"
+        Some(TargetPath { schema: None, attribute: "userName", filter: None, sub_attribute: None })
+        Some(TargetPath { schema: None, attribute: "name", filter: None, sub_attribute: Some("givenName") })
+        Some(TargetPath { schema: None, attribute: "emails", filter: Some(("type", "work")), sub_attribute: Some("value") })
+        Some(TargetPath { schema: None, attribute: "addresses", filter: Some(("type", "other")), sub_attribute: Some("formatted") })
+        Some(TargetPath { schema: Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"), attribute: "department", filter: None, sub_attribute: None })
+        None
+        None"#]].assert_eq(
+        &[
+            "userName",
+            "name.givenName",
+            "emails[type eq \"work\"].value",
+            "addresses[type eq \"other\"].formatted",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            "emails[type",
+            "[x]",
+        ]
+        .map(parse)
+        .join("\n"),
+    );
 }
