@@ -1,6 +1,8 @@
 //! Group membership deltas (spec §1.4): members added and removed as `Add`/`Remove` operations
 //! on `members`, split to the target's per-request limit.
 
+use std::collections::BTreeSet;
+
 use serde_json::{json, Value};
 
 /// PatchOp operations adding `added` and removing `removed` (target ids), at most
@@ -22,6 +24,56 @@ pub fn membership_deltas(
     let mut ops = chunks("Add", added);
     ops.extend(chunks("Remove", removed));
     ops
+}
+
+/// How a group's members in the target must change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberChanges {
+    /// Target ids to add.
+    pub added: Vec<String>,
+    /// Target ids to remove.
+    pub removed: Vec<String>,
+    /// Source ids of members not in the target yet: added in a later round trip, once they
+    /// are (spec §4.1 step 6: users first, then memberships).
+    pub deferred: Vec<String>,
+    /// The member target ids the shadow holds once the changes are applied.
+    pub record: Vec<String>,
+}
+
+/// The membership changes from `last_sent` (target ids) to `source_members` (source ids), whose
+/// target ids come from `target_ids`. Sorted, so plans are deterministic.
+pub fn member_changes(
+    source_members: &[String],
+    last_sent: &[String],
+    target_ids: &dyn Fn(&str) -> Option<String>,
+) -> MemberChanges {
+    let sent: BTreeSet<&str> = last_sent.iter().map(String::as_str).collect();
+    let mut wanted = BTreeSet::new();
+    let mut deferred = BTreeSet::new();
+    for member in source_members {
+        match target_ids(member) {
+            Some(id) => {
+                wanted.insert(id);
+            }
+            None => {
+                deferred.insert(member.clone());
+            }
+        }
+    }
+    MemberChanges {
+        added: wanted
+            .iter()
+            .filter(|id| !sent.contains(id.as_str()))
+            .cloned()
+            .collect(),
+        removed: sent
+            .iter()
+            .filter(|id| !wanted.contains(**id))
+            .map(|id| (*id).to_owned())
+            .collect(),
+        deferred: deferred.into_iter().collect(),
+        record: wanted.into_iter().collect(),
+    }
 }
 
 /// The core Group schema URN.

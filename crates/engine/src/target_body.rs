@@ -177,6 +177,10 @@ fn insert(object: &mut Map<String, Value>, target: &TargetPath, value: Value) {
                     }
                     _ => {
                         let mut e = Map::new();
+                        // Entra marks the work email primary (spec §1.2's create body).
+                        if i == 0 && target.attribute == "emails" && wanted == "work" {
+                            e.insert("primary".to_owned(), Value::Bool(true));
+                        }
                         e.insert(key.clone(), Value::String(wanted.clone()));
                         e.insert(sub.clone(), item);
                         elements.push(Value::Object(e));

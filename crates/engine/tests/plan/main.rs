@@ -11,7 +11,7 @@
 
 use engine::app::{App, Deprovisioning, Dialect, Scope};
 use engine::deletions::{DeletionGuard, Verdict};
-use engine::groups::{membership_deltas, plan_group, GroupShadow};
+use engine::groups::{member_changes, membership_deltas, plan_group, GroupShadow};
 use engine::plan::{plan_user, Operation, Record, SourceUser, UserPlan};
 use engine::shadow::{Shadow, ShadowState};
 use engine::target_body::TargetPath;
@@ -163,45 +163,46 @@ fn s1_2_joiner_create_body_of_the_default_mapping() {
     check(
         &plan(&app, &user(), true, None),
         expect![[r#"
-        reason: in scope (assigned; scoping: in scope); match on userName eq "Test_User_00aa00aa@testuser.com", else create the user
-        deferred: manager src-mgr: written by an update after the create
-        MatchOrCreate [("userName", "Test_User_00aa00aa@testuser.com")]
-        {
-          "schemas": [
-            "urn:ietf:params:scim:schemas:core:2.0:User",
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-          ],
-          "userName": "Test_User_00aa00aa@testuser.com",
-          "externalId": "Test_User_00aa00aa",
-          "active": true,
-          "displayName": "givenName familyName",
-          "title": "Engineer",
-          "emails": [
+            reason: in scope (assigned; scoping: in scope); match on userName eq "Test_User_00aa00aa@testuser.com", else create the user
+            deferred: manager src-mgr: written by an update after the create
+            MatchOrCreate [("userName", "Test_User_00aa00aa@testuser.com")]
             {
-              "type": "work",
-              "value": "Test_User_11bb@testuser.com"
-            },
-            {
-              "type": "other",
-              "value": "Test_User_11bb@testuser.com"
+              "schemas": [
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+              ],
+              "userName": "Test_User_00aa00aa@testuser.com",
+              "externalId": "Test_User_00aa00aa",
+              "active": true,
+              "displayName": "givenName familyName",
+              "title": "Engineer",
+              "emails": [
+                {
+                  "primary": true,
+                  "type": "work",
+                  "value": "Test_User_11bb@testuser.com"
+                },
+                {
+                  "type": "other",
+                  "value": "Test_User_11bb@testuser.com"
+                }
+              ],
+              "name": {
+                "givenName": "givenName",
+                "familyName": "familyName"
+              },
+              "phoneNumbers": [
+                {
+                  "type": "work",
+                  "value": "+1 555 0100"
+                }
+              ],
+              "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "department": "Sales",
+                "employeeNumber": "42"
+              }
             }
-          ],
-          "name": {
-            "givenName": "givenName",
-            "familyName": "familyName"
-          },
-          "phoneNumbers": [
-            {
-              "type": "work",
-              "value": "+1 555 0100"
-            }
-          ],
-          "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-            "department": "Sales",
-            "employeeNumber": "42"
-          }
-        }
-    "#]],
+        "#]],
     );
 }
 
@@ -782,4 +783,44 @@ fn s2_1_target_paths() {
         .map(parse)
         .join("\n"),
     );
+}
+
+#[test]
+fn s4_1_membership_changes_wait_for_members_in_the_target() {
+    let source: Vec<String> = ["src-1", "src-2", "src-3"].map(String::from).to_vec();
+    let sent: Vec<String> = ["tgt-1", "tgt-9"].map(String::from).to_vec();
+    let ids = |id: &str| (id != "src-3").then(|| id.replace("src", "tgt"));
+    let changes = member_changes(&source, &sent, &ids);
+    expect![[r#"
+        MemberChanges {
+            added: [
+                "tgt-2",
+            ],
+            removed: [
+                "tgt-9",
+            ],
+            deferred: [
+                "src-3",
+            ],
+            record: [
+                "tgt-1",
+                "tgt-2",
+            ],
+        }
+    "#]]
+    .assert_debug_eq(&changes);
+    let ops = membership_deltas(&changes.added, &changes.removed, 1_000);
+    expect![[r#"
+        {"op":"Add","path":"members","value":[{"value":"tgt-2"}]}
+        {"op":"Remove","path":"members","value":[{"value":"tgt-9"}]}"#]]
+    .assert_eq(
+        &ops.iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    // Applied and recorded: nothing left to send.
+    let again = member_changes(&source, &changes.record, &ids);
+    assert!(again.added.is_empty() && again.removed.is_empty());
+    assert_eq!(again.deferred, ["src-3"]);
 }
