@@ -447,3 +447,66 @@ fn url_pairs(query: &str) -> Vec<(String, String)> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
+
+#[tokio::test]
+async fn refused_client_credentials_are_unauthorized_without_the_secret() {
+    let router = Router::new().route(
+        "/token",
+        post(|| async {
+            (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": "invalid_client"})),
+            )
+        }),
+    );
+    let base = serve(router).await;
+    let c = ScimClient::new(config(
+        &base,
+        Credentials::OAuthClientCredentials {
+            token_url: base.replace("/scim/v2", "/token"),
+            client_id: "app".into(),
+            client_secret: "hunter2".into(),
+            scope: None,
+        },
+    ))
+    .unwrap();
+    let err = c.get(ResourceKind::User, "u1").await.unwrap_err();
+    assert_eq!(err.kind, TargetErrorKind::Unauthorized);
+    assert!(err.message.contains("invalid_client"), "{}", err.message);
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+#[tokio::test]
+async fn concurrency_is_capped() {
+    #[derive(Default)]
+    struct Load {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+    let load = Arc::new(Load::default());
+    let router = Router::new()
+        .route(
+            "/scim/v2/Users/{id}",
+            any(|State(l): State<Arc<Load>>| async move {
+                let now = l.now.fetch_add(1, Ordering::SeqCst) + 1;
+                l.max.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                l.now.fetch_sub(1, Ordering::SeqCst);
+                scim(StatusCode::OK, json!({"id": "u"}))
+            }),
+        )
+        .with_state(load.clone());
+    let mut cfg = config(&serve(router).await, Credentials::None);
+    cfg.max_concurrent_requests = 2;
+    let c = Arc::new(ScimClient::new(cfg).unwrap());
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get(ResourceKind::User, &format!("u{i}")).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(load.max.load(Ordering::SeqCst), 2);
+}

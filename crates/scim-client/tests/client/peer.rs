@@ -25,6 +25,10 @@ impl Drop for Peer {
 }
 
 async fn start_peer() -> Peer {
+    start_peer_with(&[]).await
+}
+
+async fn start_peer_with(extra: &[&str]) -> Peer {
     let home = std::env::var("HOME").expect("HOME is set");
     let bin = PathBuf::from(home).join(".cache/scim-peers-venv/bin/scim2-server");
     assert!(
@@ -40,6 +44,7 @@ async fn start_peer() -> Peer {
         .port();
     let child = Command::new(&bin)
         .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -52,8 +57,9 @@ async fn start_peer() -> Peer {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let url = format!("{}/ServiceProviderConfig", peer.base);
+        // Any HTTP answer (a 401 when a bearer token is required) means it is up.
         if let Ok(r) = probe.get(&url).send().await {
-            if r.status().is_success() {
+            if r.status().is_success() || r.status().as_u16() == 401 {
                 return peer;
             }
         }
@@ -203,4 +209,39 @@ async fn group_members_against_scim2_server() {
         .unwrap()
         .unwrap();
     assert_eq!(members(&got), vec![u2.id.clone()]);
+}
+
+#[tokio::test]
+async fn bearer_token_against_scim2_server() {
+    let peer = start_peer_with(&["--bearer-token", "s3cret-token"]).await;
+    let good = scim_client::ScimClient::new(config(
+        &peer.base,
+        Credentials::Bearer("s3cret-token".into()),
+    ))
+    .unwrap();
+    let made = good
+        .create(ResourceKind::User, &user("barbara"))
+        .await
+        .unwrap();
+    assert_eq!(
+        good.find(ResourceKind::User, "userName", "barbara")
+            .await
+            .unwrap()[0]
+            .id,
+        made.id
+    );
+
+    let bad = scim_client::ScimClient::new(config(&peer.base, Credentials::Bearer("wrong".into())))
+        .unwrap();
+    let err = bad.get(ResourceKind::User, &made.id).await.unwrap_err();
+    assert_eq!(
+        err.kind,
+        domain::target::TargetErrorKind::Unauthorized,
+        "{err}"
+    );
+    assert!(
+        !err.message.contains("wrong") && !err.message.contains("s3cret"),
+        "{}",
+        err.message
+    );
 }
