@@ -1,6 +1,7 @@
 //! The accidental-deletions threshold (spec §4.6): counted per cycle, user and group deletes
 //! and disables together; past the threshold the cycle's deletions are held for an admin.
 
+use crate::groups::{GroupOperation, GroupPlan};
 use crate::plan::{Operation, UserPlan};
 
 /// What the guard says about a cycle.
@@ -37,6 +38,16 @@ impl DeletionGuard {
     /// Counts the deletions of one planned user.
     pub fn count_user(&mut self, plan: &UserPlan) {
         self.count(plan.operations.iter().filter(|op| is_deletion(op)).count());
+    }
+
+    /// Counts the deletions of one planned group.
+    pub fn count_group(&mut self, plan: &GroupPlan) {
+        let n = plan
+            .operations
+            .iter()
+            .filter(|op| matches!(op, GroupOperation::Delete { .. }))
+            .count();
+        self.count(n);
     }
 
     /// Counts `n` deletions (group deletes, for instance).

@@ -211,6 +211,13 @@ fn diff(app: &App, mapped: &Mapped, shadow: &Shadow, skip: &[&str]) -> Vec<Value
     ops
 }
 
+/// `last_sent` after a disable: `active` as the default mapping writes it, `"False"`.
+fn with_active_false(last_sent: &Value) -> Value {
+    let mut sent = last_sent.as_object().cloned().unwrap_or_default();
+    sent.insert("active".to_owned(), Value::String("False".to_owned()));
+    Value::Object(sent)
+}
+
 /// `shadow.last_sent` with the mapped values written over it (and cleared nulls removed).
 fn merged(app: &App, shadow: &Shadow, mapped: &Mapped) -> Value {
     let mut sent = shadow.last_sent.as_object().cloned().unwrap_or_default();
@@ -291,7 +298,10 @@ pub fn plan_user(
                 }],
                 reason: format!("{why}: disable target user {id}"),
                 deferred: Vec::new(),
-                record: Record::kept(s, ShadowState::Disabled),
+                record: Some(Record {
+                    last_sent: with_active_false(&s.last_sent),
+                    state: ShadowState::Disabled,
+                }),
             },
             Deprovisioning::Delete => UserPlan {
                 operations: vec![Operation::Delete {

@@ -602,6 +602,21 @@ fn s4_6_deletion_threshold_holds_past_the_limit() {
     );
     guard.reset();
     assert_eq!(guard.verdict(), Verdict::Proceed { deletions: 0 });
+    // Group deletes count with user deletes and disables.
+    let g = GroupShadow {
+        target_id: "tgt-g1".to_owned(),
+        display_name: "Sales".to_owned(),
+    };
+    guard.count_group(&plan_group(None, true, Some(&g)));
+    guard.count_user(&plan(&app, &user(), false, Some(&shadow)));
+    guard.count_group(&plan_group(None, true, Some(&g)));
+    assert_eq!(
+        guard.verdict(),
+        Verdict::Hold {
+            deletions: 3,
+            threshold: 2
+        }
+    );
 }
 
 /// Applies a plan's record to a shadow, as the applier does once the target accepted it.
@@ -823,4 +838,38 @@ fn s4_1_membership_changes_wait_for_members_in_the_target() {
     let again = member_changes(&source, &changes.record, &ids);
     assert!(again.added.is_empty() && again.removed.is_empty());
     assert_eq!(again.deferred, ["src-3"]);
+}
+
+#[test]
+fn s4_6_disabled_in_source_is_disabled_even_with_skip_out_of_scope_deletions() {
+    let mut app = app();
+    app.skip_out_of_scope_deletions = true;
+    let shadow = shadow_of(&app, &user(), ShadowState::Active);
+    let mut leaver = user();
+    leaver["active"] = json!(false);
+    let p = plan(&app, &leaver, true, Some(&shadow));
+    check(
+        &p,
+        expect![[r#"
+        reason: in scope (assigned; scoping: in scope), but disabled in the source: disable target user tgt-1
+        Disable tgt-1 {"op":"Replace","path":"active","value":"False"}
+    "#]],
+    );
+    assert_eq!(
+        p.record.unwrap().last_sent["active"],
+        json!("False"),
+        "the shadow records what the target now holds"
+    );
+}
+
+#[test]
+fn s4_6_deleted_in_the_target_and_back_in_scope_is_matched_or_created_again() {
+    let app = app();
+    let shadow = shadow_of(&app, &user(), ShadowState::Deleted);
+    let p = plan(&app, &user(), true, Some(&shadow));
+    assert!(
+        matches!(p.operations.as_slice(), [Operation::MatchOrCreate { .. }]),
+        "{p:?}"
+    );
+    assert_eq!(p.reason, "in scope (assigned; scoping: in scope); match on userName eq \"Test_User_00aa00aa@testuser.com\", else create the user");
 }
