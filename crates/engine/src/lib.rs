@@ -14,3 +14,10 @@
 //! Invariant: pure. No I/O, no clock reads, no sleeps (`clippy.toml` bans them here); time
 //! comes in as an argument, so the same inputs always give the same plan. An applier sends
 //! the operations; nothing here makes an HTTP call.
+
+pub mod app;
+pub mod deletions;
+pub mod groups;
+pub mod plan;
+pub mod shadow;
+pub mod target_body;
