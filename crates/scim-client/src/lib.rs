@@ -5,7 +5,9 @@
 //! bucket), the `Authorization` header (static or OAuth client credentials), then the call with a
 //! timeout. Failures are classified into [`TargetErrorKind`]; retryable ones (429, 5xx, timeouts,
 //! connection errors) are retried with exponential backoff and full jitter, or after the target's
-//! `Retry-After`. A 401 with OAuth credentials refreshes the token once.
+//! `Retry-After`. A POST is retried only when the target certainly did not process it (429, 503,
+//! connection refused), so a retry never creates a duplicate. A 401 with OAuth credentials
+//! refreshes the token once.
 //!
 //! Invariants: secrets never reach `Debug` output or error messages; the permit is not held while
 //! backing off.
@@ -125,27 +127,31 @@ impl ScimClient {
             })?),
             None => None,
         };
+        // A POST that may have reached the target is not repeated: a retry could create a
+        // duplicate. The engine re-matches with `find` on its next pass instead.
+        let idempotent = method != Method::POST;
         let mut attempt = 1;
         let mut refreshed = false;
         loop {
             let result = self.attempt(&method, &url, body.as_deref(), &what).await;
-            let error = match result {
+            let Failure {
+                error,
+                token,
+                unprocessed,
+            } = match result {
                 Ok(answer) => return Ok(answer),
-                Err((error, rejected_token)) => {
-                    if error.kind == TargetErrorKind::Unauthorized
-                        && self.auth.can_refresh()
-                        && !refreshed
-                    {
-                        refreshed = true;
-                        if let Some(token) = rejected_token {
-                            self.auth.invalidate(&token).await;
-                        }
-                        continue;
-                    }
-                    error
-                }
+                Err(failure) => failure,
             };
-            if !error.kind.retryable() || attempt >= self.retry.max_attempts {
+            if error.kind == TargetErrorKind::Unauthorized && self.auth.can_refresh() && !refreshed
+            {
+                refreshed = true;
+                if let Some(token) = token {
+                    self.auth.invalidate(&token).await;
+                }
+                continue;
+            }
+            let may_retry = error.kind.retryable() && (idempotent || unprocessed);
+            if !may_retry || attempt >= self.retry.max_attempts {
                 return Err(error);
             }
             let delay = match error.retry_after {
@@ -169,15 +175,19 @@ impl ScimClient {
         Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
     }
 
-    /// One HTTP exchange. On failure also returns the token that was sent, for invalidation.
+    /// One HTTP exchange.
     async fn attempt(
         &self,
         method: &Method,
         url: &Url,
         body: Option<&[u8]>,
         what: &str,
-    ) -> Result<Answer, (TargetError, Option<String>)> {
-        let token = self.auth.token(&self.http).await.map_err(|e| (e, None))?;
+    ) -> Result<Answer, Failure> {
+        let token = self
+            .auth
+            .token(&self.http)
+            .await
+            .map_err(|error| Failure::unsent(error, None))?;
         // The semaphore is never closed, so acquire cannot fail; treat it as "no limit" if it did.
         let _permit = self.permits.acquire().await.ok();
         if let Some(limiter) = &self.limiter {
@@ -189,13 +199,11 @@ impl ScimClient {
             .header(ACCEPT, ACCEPT_VALUE);
         if let Some(token) = &token {
             let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                (
-                    TargetError::new(
-                        TargetErrorKind::Unauthorized,
-                        "token is not a valid header value",
-                    ),
-                    None,
-                )
+                let error = TargetError::new(
+                    TargetErrorKind::Unauthorized,
+                    "token is not a valid header value",
+                );
+                Failure::unsent(error, None)
             })?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
@@ -203,11 +211,11 @@ impl ScimClient {
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, SCIM_JSON).body(body.to_vec());
         }
-        let fail = |e: TargetError| (e, token.clone());
-        let response = request
-            .send()
-            .await
-            .map_err(|e| fail(transport_error(what, &e)))?;
+        let response = request.send().await.map_err(|e| Failure {
+            error: transport_error(what, &e),
+            token: token.clone(),
+            unprocessed: e.is_connect(),
+        })?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -215,10 +223,11 @@ impl ScimClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| fail(transport_error(what, &e)))?;
+        let body = response.bytes().await.map_err(|e| Failure {
+            error: transport_error(what, &e),
+            token: token.clone(),
+            unprocessed: false,
+        })?;
         if (200..300).contains(&status) {
             return Ok(Answer {
                 status,
@@ -231,7 +240,31 @@ impl ScimClient {
         if matches!(status, 429 | 503) {
             error.retry_after = retry_after;
         }
-        Err(fail(error))
+        Err(Failure {
+            error,
+            token,
+            // A rate limit or an unavailable service refused the request before doing anything.
+            unprocessed: matches!(status, 429 | 503),
+        })
+    }
+}
+
+/// A failed attempt, with what `send` needs to decide on a retry.
+struct Failure {
+    error: TargetError,
+    /// The token that was sent, to invalidate after a 401.
+    token: Option<String>,
+    /// Certainly not processed by the target (never sent, 429, 503): safe to repeat even a POST.
+    unprocessed: bool,
+}
+
+impl Failure {
+    fn unsent(error: TargetError, token: Option<String>) -> Self {
+        Failure {
+            error,
+            token,
+            unprocessed: true,
+        }
     }
 }
 

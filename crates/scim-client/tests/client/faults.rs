@@ -510,3 +510,57 @@ async fn concurrency_is_capped() {
     }
     assert_eq!(load.max.load(Ordering::SeqCst), 2);
 }
+
+/// A POST that may have been processed is not repeated (a retry could create a duplicate).
+#[tokio::test]
+async fn create_is_not_retried_after_a_server_error_or_timeout() {
+    let state = Shared::default();
+    let router = Router::new()
+        .route(
+            "/scim/v2/Users",
+            post(|State(s): State<Shared>| async move {
+                hit(&s);
+                StatusCode::INTERNAL_SERVER_ERROR
+            }),
+        )
+        .route(
+            "/scim/v2/Groups",
+            post(|State(s): State<Shared>| async move {
+                hit(&s);
+                std::future::pending::<()>().await;
+            }),
+        )
+        .with_state(state.clone());
+    let mut cfg = config(&serve(router).await, Credentials::None);
+    cfg.request_timeout = Duration::from_millis(200);
+    let c = ScimClient::new(cfg).unwrap();
+    let err = c.create(ResourceKind::User, &new_user()).await.unwrap_err();
+    assert_eq!(err.kind, TargetErrorKind::ServerError);
+    assert_eq!(state.hits.load(Ordering::SeqCst), 1);
+    let err = c
+        .create(ResourceKind::Group, &json!({"displayName": "g"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, TargetErrorKind::Timeout);
+    assert_eq!(state.hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn create_is_retried_after_503() {
+    let state = Shared::default();
+    let router = Router::new()
+        .route(
+            "/scim/v2/Users",
+            post(|State(s): State<Shared>| async move {
+                if hit(&s) == 1 {
+                    StatusCode::SERVICE_UNAVAILABLE.into_response()
+                } else {
+                    created()
+                }
+            }),
+        )
+        .with_state(state.clone());
+    let c = client(&serve(router).await);
+    c.create(ResourceKind::User, &new_user()).await.unwrap();
+    assert_eq!(state.hits.load(Ordering::SeqCst), 2);
+}
