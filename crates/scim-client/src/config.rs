@@ -78,7 +78,7 @@ impl fmt::Debug for Credentials {
 }
 
 /// Retries of retryable failures (429, 5xx, timeouts, connection errors): exponential backoff with
-/// full jitter, or the target's `Retry-After` (seconds) when it sends one.
+/// full jitter, or the target's `Retry-After` (seconds or HTTP-date) when it sends one.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Attempts in total, the first included; 1 means no retry.

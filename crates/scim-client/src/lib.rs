@@ -221,8 +221,7 @@ impl ScimClient {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
         let body = response.bytes().await.map_err(|e| Failure {
             error: transport_error(what, &e),
             token: token.clone(),
@@ -266,6 +265,18 @@ impl Failure {
             unprocessed: true,
         }
     }
+}
+
+/// `Retry-After` as delay-seconds or as an HTTP-date (RFC 9110 §10.2.3); a date in the past is
+/// no wait.
+fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = at.as_millisecond().saturating_sub(now.as_millisecond());
+    Some(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
 }
 
 /// The message of a non-2xx answer: the SCIM error's `detail` (and `scimType`), else the start of
@@ -434,6 +445,25 @@ mod tests {
 
     fn client(base: &str) -> ScimClient {
         ScimClient::new(ClientConfig::new(base, Credentials::None)).unwrap()
+    }
+
+    #[test]
+    fn retry_after_seconds_or_http_date() {
+        let now: jiff::Timestamp = "2015-10-21T07:28:00Z".parse().unwrap();
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
     }
 
     #[test]
