@@ -139,9 +139,19 @@ impl ScimClient {
                 token,
                 unprocessed,
             } = match result {
-                Ok(answer) => return Ok(answer),
+                Ok(answer) => {
+                    tracing::debug!(request = %what, status = answer.status, attempt, "SCIM call");
+                    return Ok(answer);
+                }
                 Err(failure) => failure,
             };
+            tracing::debug!(
+                request = %what,
+                status = ?error.status,
+                attempt,
+                error = %error,
+                "SCIM call failed"
+            );
             if error.kind == TargetErrorKind::Unauthorized && self.auth.can_refresh() && !refreshed
             {
                 refreshed = true;
@@ -159,6 +169,13 @@ impl ScimClient {
                 Some(wait) => wait,
                 None => self.backoff(attempt),
             };
+            tracing::info!(
+                request = %what,
+                attempt,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "retrying SCIM call"
+            );
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
@@ -361,15 +378,16 @@ impl Target for ScimClient {
         self.group_reads_exclude_members(kind, &mut url);
         let what = format!("GET {} filter {attribute}", url.path());
         let answer = self.send(Method::GET, url, None).await?;
-        let json = parse_json(&what, &answer)?;
+        let mut json = parse_json(&what, &answer)?;
         let total = json.get("totalResults").and_then(Value::as_u64);
         let Some(total) = total else {
             return Err(incompatible(&what, "ListResponse has no totalResults"));
         };
-        match json.get("Resources") {
+        // Only the first page is read: the caller needs to tell none, one and several apart.
+        match json.get_mut("Resources").map(Value::take) {
             Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| into_resource(&what, item.clone()))
+                .into_iter()
+                .map(|item| into_resource(&what, item))
                 .collect(),
             None | Some(Value::Null) if total == 0 => Ok(Vec::new()),
             None | Some(Value::Null) => Err(incompatible(
