@@ -17,7 +17,9 @@ pub trait Target: Send + Sync {
     /// Resources whose `attribute` equals `value` (`GET /Users?filter=attribute eq "value"`).
     ///
     /// More than one result is not an error here: the engine decides whether that is
-    /// `DuplicateTargetEntries` for its matching attribute.
+    /// `DuplicateTargetEntries` for its matching attribute. An implementation that cannot return
+    /// at least two of several matches (a target paging one at a time) answers
+    /// `DuplicateTargetEntries` itself, so several matches never look like one.
     async fn find(
         &self,
         kind: ResourceKind,

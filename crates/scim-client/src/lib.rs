@@ -385,6 +385,11 @@ impl Target for ScimClient {
         };
         // Only the first page is read: the caller needs to tell none, one and several apart.
         match json.get_mut("Resources").map(Value::take) {
+            // A target paging one result at a time must not make several matches look like one.
+            Some(Value::Array(items)) if total > 1 && items.len() < 2 => Err(TargetError::new(
+                TargetErrorKind::DuplicateTargetEntries,
+                format!("{what}: {total} matches"),
+            )),
             Some(Value::Array(items)) => items
                 .into_iter()
                 .map(|item| into_resource(&what, item))
@@ -482,6 +487,21 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn backoff_is_capped_full_jitter() {
+        let mut config = ClientConfig::new("http://h", Credentials::None);
+        config.retry.base_delay = Duration::from_millis(100);
+        config.retry.max_delay = Duration::from_millis(350);
+        let c = ScimClient::new(config).unwrap();
+        for attempt in 1..40 {
+            let cap = Duration::from_millis(100 * 2u64.pow(attempt.min(10) - 1))
+                .min(Duration::from_millis(350));
+            for _ in 0..20 {
+                assert!(c.backoff(attempt) <= cap, "attempt {attempt}");
+            }
+        }
     }
 
     #[test]

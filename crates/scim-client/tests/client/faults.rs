@@ -345,7 +345,16 @@ async fn unparsable_answers_are_incompatible() {
         )
         .route(
             "/scim/v2/Users",
-            any(|| async { scim(StatusCode::OK, json!({"totalResults": 0})) }),
+            any(|uri: Uri| async move {
+                if uri.query().unwrap_or("").contains("paged") {
+                    scim(
+                        StatusCode::OK,
+                        json!({"totalResults": 2, "itemsPerPage": 1, "Resources": [{"id": "a"}]}),
+                    )
+                } else {
+                    scim(StatusCode::OK, json!({"totalResults": 0}))
+                }
+            }),
         );
     let c = client(&serve(router).await);
     let err = c.get(ResourceKind::User, "text").await.unwrap_err();
@@ -360,6 +369,12 @@ async fn unparsable_answers_are_incompatible() {
         .unwrap_err();
     assert_eq!(err.kind, TargetErrorKind::Incompatible);
     assert!(err.message.contains("no Resources"), "{}", err.message);
+    // Two matches served one per page are still two.
+    let err = c
+        .find(ResourceKind::User, "userName", "paged")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, TargetErrorKind::DuplicateTargetEntries, "{err}");
     // An empty ListResponse may omit Resources.
     assert!(c
         .find(ResourceKind::User, "userName", "x")
