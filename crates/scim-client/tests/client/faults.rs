@@ -579,3 +579,44 @@ async fn create_is_retried_after_503() {
     c.create(ResourceKind::User, &new_user()).await.unwrap();
     assert_eq!(state.hits.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn oauth_token_is_refreshed_before_it_expires() {
+    let state = Shared::default();
+    let router = Router::new()
+        .route(
+            "/token",
+            post(|State(s): State<Shared>| async move {
+                let n = s.tokens.fetch_add(1, Ordering::SeqCst) + 1;
+                axum::Json(json!({"access_token": format!("tok{n}"), "expires_in": 2}))
+            }),
+        )
+        .route(
+            "/scim/v2/Users/{id}",
+            any(|headers: HeaderMap| async move {
+                let auth = headers["authorization"].to_str().unwrap().to_owned();
+                scim(StatusCode::OK, json!({"id": "u1", "seenToken": auth}))
+            }),
+        )
+        .with_state(state.clone());
+    let base = serve(router).await;
+    let c: Arc<dyn Target> = Arc::new(
+        ScimClient::new(config(
+            &base,
+            Credentials::OAuthClientCredentials {
+                token_url: base.replace("/scim/v2", "/token"),
+                client_id: "app".into(),
+                client_secret: "hunter2".into(),
+                scope: None,
+            },
+        ))
+        .unwrap(),
+    );
+    let first = c.get(ResourceKind::User, "u1").await.unwrap().unwrap();
+    assert_eq!(first.body["seenToken"], "Bearer tok1");
+    // A 2 s token is refreshed at half its life, before the target could refuse it.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = c.get(ResourceKind::User, "u1").await.unwrap().unwrap();
+    assert_ne!(later.body["seenToken"], "Bearer tok1");
+    assert!(state.tokens.load(Ordering::SeqCst) >= 2);
+}
