@@ -1,4 +1,4 @@
-//! The real peer: `scim2-server` from the venv that `.ci/scim-conformance.sh` creates.
+//! The real peer: `scim2-server` from the venv that `.ci/peers-venv` creates (`.ci/test` runs it).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -33,7 +33,7 @@ async fn start_peer_with(extra: &[&str]) -> Peer {
     let bin = PathBuf::from(home).join(".cache/scim-peers-venv/bin/scim2-server");
     assert!(
         bin.exists(),
-        "{} is missing: run .ci/scim-conformance.sh (at the repository root) once to create the \
+        "{} is missing: run .ci/peers-venv (at the repository root) once to create the \
          SCIM peers venv",
         bin.display()
     );
