@@ -2,7 +2,7 @@
 
 use domain::{Change, ChangeOp, Error, ResourceKind, Result};
 use jiff::Timestamp;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::convert::{
     kind_from_sql, ts_from_sql, ts_to_sql, version_from_sql, version_to_sql, SqlResult,
@@ -77,4 +77,17 @@ fn op_from_sql(op: &str) -> Result<ChangeOp> {
         .into_iter()
         .find(|o| o.as_str() == op)
         .ok_or_else(|| Error::Internal(format!("stored change op `{op}` is unknown")))
+}
+
+/// The sequence number of the newest change, 0 before the first. `sqlite_sequence` holds one
+/// row per AUTOINCREMENT table, so this is a read of a tiny table (cheap enough to run after
+/// every commit batch).
+pub(crate) fn head_seq(conn: &Connection) -> Result<i64> {
+    let seq: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+        .sql()?
+        .query_row([], |row| row.get(0))
+        .optional()
+        .sql()?;
+    Ok(seq.unwrap_or(0))
 }

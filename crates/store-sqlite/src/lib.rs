@@ -8,9 +8,13 @@
 //! Invariant: every resource write, including a membership change, is atomic together with the
 //! `changes` rows it appends (one savepoint inside the writer's transaction).
 //! Invariant: every statement that touches tenant data is bound to the caller's tenant id.
+//! Provisioning state (assignments, shadows, logs, leases) is bound to an app id instead, which
+//! belongs to exactly one tenant.
 
+mod apps;
 mod changes;
 mod convert;
+mod engine_state;
 mod migrations;
 mod query;
 mod readers;
@@ -24,11 +28,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::{
-    Change, Error, Load, Page, Query, ResourceKind, Result, StoredResource, Tenant, TokenInfo,
-    Write,
+    AppRecord, Change, EngineCommit, Error, Load, LogEntry, LogQuery, Page, Query, ResourceKind,
+    Result, Shadow, ShadowCounts, StoredResource, Tenant, TokenInfo, Write,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags};
+use tokio::sync::watch;
 
 use crate::convert::SqlResult;
 
@@ -49,6 +54,8 @@ pub struct SqliteStore {
 struct Pool {
     writer: writer::Writer,
     readers: Arc<readers::Readers>,
+    /// The change log's head; the writer thread holds the other sender and publishes to it.
+    feed: watch::Sender<i64>,
 }
 
 impl SqliteStore {
@@ -66,9 +73,14 @@ impl SqliteStore {
             .map(|_| connect(path, OpenFlags::empty()))
             .collect::<Result<Vec<_>>>()?;
         let readers = Arc::new(readers::Readers::new(readers));
-        let writer = writer::Writer::start(writer, Arc::clone(&readers))?;
+        let feed = watch::Sender::new(changes::head_seq(&writer)?);
+        let writer = writer::Writer::start(writer, Arc::clone(&readers), feed.clone())?;
         Ok(SqliteStore {
-            pool: Arc::new(Pool { writer, readers }),
+            pool: Arc::new(Pool {
+                writer,
+                readers,
+                feed,
+            }),
         })
     }
 
@@ -294,6 +306,146 @@ impl domain::Store for SqliteStore {
 
     async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<Change>> {
         self.read(move |conn| changes::changes_after(conn, after, limit))
+            .await
+    }
+
+    async fn head_seq(&self) -> Result<i64> {
+        self.read_point(changes::head_seq).await
+    }
+
+    fn change_feed(&self) -> watch::Receiver<i64> {
+        self.pool.feed.subscribe()
+    }
+
+    async fn put_app(&self, app: &AppRecord) -> Result<()> {
+        let app = app.clone();
+        self.write(move |conn| apps::put_app(conn, &app)).await
+    }
+
+    async fn app(&self, tenant_id: &str, name: &str) -> Result<Option<AppRecord>> {
+        let (tenant_id, name) = (tenant_id.to_owned(), name.to_owned());
+        self.read_point(move |conn| apps::app(conn, &tenant_id, &name))
+            .await
+    }
+
+    async fn app_by_id(&self, app_id: &str) -> Result<Option<AppRecord>> {
+        let app_id = app_id.to_owned();
+        self.read_point(move |conn| apps::app_by_id(conn, &app_id))
+            .await
+    }
+
+    async fn list_apps(&self, tenant_id: Option<&str>) -> Result<Vec<AppRecord>> {
+        let tenant_id = tenant_id.map(str::to_owned);
+        self.read(move |conn| apps::list_apps(conn, tenant_id.as_deref()))
+            .await
+    }
+
+    async fn delete_app(&self, tenant_id: &str, app_id: &str) -> Result<()> {
+        let (tenant_id, app_id) = (tenant_id.to_owned(), app_id.to_owned());
+        self.write(move |conn| apps::delete_app(conn, &tenant_id, &app_id))
+            .await
+    }
+
+    async fn put_app_state(&self, app_id: &str, state: &serde_json::Value) -> Result<()> {
+        let (app_id, state) = (app_id.to_owned(), state.clone());
+        self.write(move |conn| apps::put_app_state(conn, &app_id, &state))
+            .await
+    }
+
+    async fn set_assignment(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        resource_id: &str,
+        assigned: bool,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (app_id, resource_id) = (app_id.to_owned(), resource_id.to_owned());
+        self.write(move |conn| {
+            apps::set_assignment(conn, &app_id, kind, &resource_id, assigned, now)
+        })
+        .await
+    }
+
+    async fn assignments(&self, app_id: &str) -> Result<Vec<(ResourceKind, String)>> {
+        let app_id = app_id.to_owned();
+        self.read(move |conn| apps::assignments(conn, &app_id))
+            .await
+    }
+
+    async fn assigned_among(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        resource_ids: &[String],
+    ) -> Result<Vec<String>> {
+        let (app_id, resource_ids) = (app_id.to_owned(), resource_ids.to_vec());
+        self.read(move |conn| apps::assigned_among(conn, &app_id, kind, &resource_ids))
+            .await
+    }
+
+    async fn shadows(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        source_ids: &[String],
+    ) -> Result<Vec<Shadow>> {
+        let (app_id, source_ids) = (app_id.to_owned(), source_ids.to_vec());
+        self.read(move |conn| engine_state::shadows(conn, &app_id, kind, &source_ids))
+            .await
+    }
+
+    async fn shadows_after(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Shadow>> {
+        let (app_id, after) = (app_id.to_owned(), after.to_owned());
+        self.read(move |conn| engine_state::shadows_after(conn, &app_id, kind, &after, limit))
+            .await
+    }
+
+    async fn due_shadows(&self, app_id: &str, now: Timestamp, limit: usize) -> Result<Vec<Shadow>> {
+        let app_id = app_id.to_owned();
+        self.read(move |conn| engine_state::due_shadows(conn, &app_id, now, limit))
+            .await
+    }
+
+    async fn shadow_counts(&self, app_id: &str) -> Result<ShadowCounts> {
+        let app_id = app_id.to_owned();
+        self.read(move |conn| engine_state::shadow_counts(conn, &app_id))
+            .await
+    }
+
+    async fn commit_engine(&self, app_id: &str, commit: EngineCommit) -> Result<()> {
+        let app_id = app_id.to_owned();
+        self.write(move |conn| engine_state::commit_engine(conn, &app_id, &commit))
+            .await
+    }
+
+    async fn logs(&self, query: &LogQuery) -> Result<Vec<LogEntry>> {
+        let query = query.clone();
+        self.read(move |conn| engine_state::logs(conn, &query))
+            .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        app_id: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool> {
+        let (app_id, holder) = (app_id.to_owned(), holder.to_owned());
+        self.write(move |conn| apps::acquire_lease(conn, &app_id, &holder, now, until))
+            .await
+    }
+
+    async fn release_lease(&self, app_id: &str, holder: &str) -> Result<()> {
+        let (app_id, holder) = (app_id.to_owned(), holder.to_owned());
+        self.write(move |conn| apps::release_lease(conn, &app_id, &holder))
             .await
     }
 }

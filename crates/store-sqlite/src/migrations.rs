@@ -91,6 +91,70 @@ const MIGRATIONS: &[&str] = &[
         at          INTEGER NOT NULL
     );
     "#,
+    // 2: outbound provisioning: apps, assignments, the engine's shadows, the provisioning log,
+    //    leases. JSON columns are opaque to the store; timestamps are integer nanoseconds.
+    r#"
+    CREATE TABLE apps (
+        id            TEXT PRIMARY KEY,
+        tenant_id     TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        enabled       INTEGER NOT NULL,
+        spec          TEXT NOT NULL,
+        sealed_secret BLOB,
+        state         TEXT NOT NULL,
+        created       INTEGER NOT NULL,
+        updated       INTEGER NOT NULL,
+        UNIQUE (tenant_id, name)
+    );
+
+    CREATE TABLE app_assignments (
+        app_id      TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        PRIMARY KEY (app_id, kind, resource_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE shadows (
+        app_id     TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        source_id  TEXT NOT NULL,
+        target_id  TEXT,
+        state      TEXT NOT NULL,
+        last_sent  TEXT NOT NULL,
+        due        INTEGER,
+        attempts   INTEGER NOT NULL,
+        last_error TEXT,
+        updated    INTEGER NOT NULL,
+        PRIMARY KEY (app_id, kind, source_id)
+    );
+    CREATE INDEX shadows_due ON shadows(app_id, due) WHERE due IS NOT NULL;
+    CREATE INDEX shadows_target ON shadows(app_id, kind, target_id);
+
+    CREATE TABLE provisioning_log (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_id      TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        cycle_id    TEXT NOT NULL,
+        change_id   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        source_id   TEXT NOT NULL,
+        target_id   TEXT,
+        action      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        error_code  TEXT,
+        duration_ms INTEGER NOT NULL,
+        details     TEXT NOT NULL
+    );
+    CREATE INDEX provisioning_log_app ON provisioning_log(app_id, seq);
+    CREATE INDEX provisioning_log_source ON provisioning_log(app_id, source_id, seq);
+
+    CREATE TABLE app_leases (
+        app_id TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        until  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema up to date, one transaction per script.

@@ -5,15 +5,20 @@
 //! the commit. Under load this turns N commits (and N rounds of WAL page writes) into one, which
 //! is where SQLite's write throughput goes; with one caller it is one transaction per write.
 //!
+//! After each commit the thread publishes the change log's head on the change feed (a `watch`
+//! channel), so that engines in this process wake up instead of polling.
+//!
 //! Invariant: no caller learns the outcome of a write before it is committed.
+//! Invariant: the change feed never shows a sequence number before its change is committed.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use domain::{Error, Result};
 use rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::changes;
 use crate::readers::Readers;
 
 /// The most writes committed together; bounds the latency a batch adds to its first write.
@@ -29,11 +34,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection, readers: Arc<Readers>) -> Result<Writer> {
+    /// Starts the thread; it publishes the change log's head on `feed` after each commit.
+    pub(crate) fn start(
+        conn: Connection,
+        readers: Arc<Readers>,
+        feed: watch::Sender<i64>,
+    ) -> Result<Writer> {
         let (jobs, receiver) = mpsc::unbounded_channel();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, receiver, &readers))
+            .spawn(move || run(conn, receiver, &readers, &feed))
             .map_err(|e| Error::Internal(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Writer {
             jobs: Some(jobs),
@@ -84,7 +94,12 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>, readers: &Readers) {
+fn run(
+    mut conn: Connection,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    readers: &Readers,
+    feed: &watch::Sender<i64>,
+) {
     let mut done: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = jobs.blocking_recv() {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
@@ -99,6 +114,8 @@ fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>, readers: &R
                 Err(_) => break,
             }
         }
+        // Read inside the transaction: no read transaction of its own, and exactly what commits.
+        let head = changes::head_seq(&conn);
         let committed = conn.execute_batch("COMMIT").map_err(|e| {
             tracing::error!(error = %e, writes = done.len(), "SQLite commit failed");
             let _ = conn.execute_batch("ROLLBACK");
@@ -106,8 +123,28 @@ fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>, readers: &R
         });
         // Before anyone learns of the commit, so that their next read sees it.
         readers.committed();
+        if committed.is_ok() {
+            publish(feed, head);
+        }
         for completion in done.drain(..) {
             completion(committed.clone());
         }
+    }
+}
+
+/// Tells the change feed's receivers about a new head, only if it moved forward (most batches in
+/// a quiet moment append nothing, and receivers should not wake for them).
+fn publish(feed: &watch::Sender<i64>, head: Result<i64>) {
+    match head {
+        Ok(head) => {
+            feed.send_if_modified(|current| {
+                let grew = head > *current;
+                if grew {
+                    *current = head;
+                }
+                grew
+            });
+        }
+        Err(e) => tracing::error!(error = %e, "cannot read the change log's head"),
     }
 }

@@ -58,6 +58,10 @@ async fn reopening_the_file_loses_nothing() {
         .unwrap();
     assert_eq!(member_ids(&got), vec![u.id.as_str()]);
     assert_eq!(store.changes_after(0, 100).await.unwrap().len(), 2);
+    // The change feed starts at the file's head, not at 0.
+    let head = store.head_seq().await.unwrap();
+    assert!(head > 0);
+    assert_eq!(*store.change_feed().borrow(), head);
     // Uniqueness survives too.
     assert!(store
         .create(&t, user_write("BJENSEN"), at(1))

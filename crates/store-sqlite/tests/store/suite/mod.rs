@@ -2,6 +2,7 @@
 
 pub mod changes;
 pub mod members;
+pub mod provisioning;
 pub mod query;
 pub mod resources;
 pub mod tenancy;

@@ -1,0 +1,406 @@
+//! The provisioning engine's state: shadows of provisioned objects and the provisioning log,
+//! written together (with the app's runtime state) by `commit_engine`.
+//!
+//! Invariant: an engine commit is one savepoint: its shadows, log entries and state land
+//! together or not at all.
+
+use domain::{
+    EngineCommit, Error, LogEntry, LogQuery, LogStatus, ResourceKind, Result, Shadow, ShadowCounts,
+    ShadowState,
+};
+use jiff::Timestamp;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, Row};
+
+use crate::apps::{json_from_sql, json_to_sql, require_app};
+use crate::convert::{internal, kind_from_sql, ts_from_sql, ts_to_sql, SqlResult};
+
+/// Log entries returned when a query asks for none, and the most one query returns.
+const DEFAULT_LOG_LIMIT: usize = 100;
+const MAX_LOG_LIMIT: usize = 1000;
+
+/// The columns [`ShadowRow::from_row`] reads, in order.
+const SHADOW_COLUMNS: &str =
+    "app_id, kind, source_id, target_id, state, last_sent, due, attempts, last_error, updated";
+
+/// A `shadows` row before its text columns are parsed.
+struct ShadowRow {
+    app_id: String,
+    kind: String,
+    source_id: String,
+    target_id: Option<String>,
+    state: String,
+    last_sent: String,
+    due: Option<i64>,
+    attempts: i64,
+    last_error: Option<String>,
+    updated: i64,
+}
+
+impl ShadowRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<ShadowRow> {
+        Ok(ShadowRow {
+            app_id: row.get(0)?,
+            kind: row.get(1)?,
+            source_id: row.get(2)?,
+            target_id: row.get(3)?,
+            state: row.get(4)?,
+            last_sent: row.get(5)?,
+            due: row.get(6)?,
+            attempts: row.get(7)?,
+            last_error: row.get(8)?,
+            updated: row.get(9)?,
+        })
+    }
+
+    fn into_shadow(self) -> Result<Shadow> {
+        let state = ShadowState::parse(&self.state).ok_or_else(|| {
+            Error::Internal(format!(
+                "stored shadow state `{}` of `{}` is unknown",
+                self.state, self.source_id
+            ))
+        })?;
+        let attempts = u32::try_from(self.attempts).map_err(|_| {
+            Error::Internal(format!(
+                "stored attempts {} of `{}` out of range",
+                self.attempts, self.source_id
+            ))
+        })?;
+        Ok(Shadow {
+            kind: kind_from_sql(&self.kind)?,
+            target_id: self.target_id,
+            state,
+            last_sent: json_from_sql(&self.source_id, "last_sent", &self.last_sent)?,
+            due: self.due.map(ts_from_sql).transpose()?,
+            attempts,
+            last_error: self.last_error,
+            updated: ts_from_sql(self.updated)?,
+            app_id: self.app_id,
+            source_id: self.source_id,
+        })
+    }
+}
+
+fn collect_shadows(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Shadow>> {
+    let mut stmt = conn.prepare_cached(sql).sql()?;
+    let rows = stmt.query_map(params, ShadowRow::from_row).sql()?;
+    rows.map(|row| row.map_err(internal)?.into_shadow())
+        .collect()
+}
+
+fn limit_to_sql(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// One statement whatever the number of ids: they travel as one JSON array parameter, which
+/// SQLite turns into a probe of the primary key per id.
+pub(crate) fn shadows(
+    conn: &Connection,
+    app_id: &str,
+    kind: ResourceKind,
+    source_ids: &[String],
+) -> Result<Vec<Shadow>> {
+    if source_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(source_ids)
+        .map_err(|e| Error::Internal(format!("cannot serialise ids: {e}")))?;
+    collect_shadows(
+        conn,
+        &format!(
+            "SELECT {SHADOW_COLUMNS} FROM shadows
+             WHERE app_id = ?1 AND kind = ?2 AND source_id IN (SELECT value FROM json_each(?3))"
+        ),
+        params![app_id, kind.name(), ids],
+    )
+}
+
+pub(crate) fn shadows_after(
+    conn: &Connection,
+    app_id: &str,
+    kind: ResourceKind,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<Shadow>> {
+    collect_shadows(
+        conn,
+        &format!(
+            "SELECT {SHADOW_COLUMNS} FROM shadows
+             WHERE app_id = ?1 AND kind = ?2 AND source_id > ?3
+             ORDER BY source_id LIMIT ?4"
+        ),
+        params![app_id, kind.name(), after, limit_to_sql(limit)],
+    )
+}
+
+pub(crate) fn due_shadows(
+    conn: &Connection,
+    app_id: &str,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<Shadow>> {
+    // `due IS NOT NULL` lets SQLite use the partial index `shadows_due`, whose order is the
+    // answer's: no tie-breaker, which would sort every shadow due at the same instant (a whole
+    // failed batch) to return the first few.
+    collect_shadows(
+        conn,
+        &format!(
+            "SELECT {SHADOW_COLUMNS} FROM shadows
+             WHERE app_id = ?1 AND due IS NOT NULL AND due <= ?2
+             ORDER BY due LIMIT ?3"
+        ),
+        params![app_id, ts_to_sql(now)?, limit_to_sql(limit)],
+    )
+}
+
+pub(crate) fn shadow_counts(conn: &Connection, app_id: &str) -> Result<ShadowCounts> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT kind, state, COUNT(*), SUM(attempts > 0) FROM shadows
+             WHERE app_id = ?1 GROUP BY kind, state",
+        )
+        .sql()?;
+    let rows = stmt
+        .query_map([app_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        })
+        .sql()?;
+    let mut counts = ShadowCounts::default();
+    for row in rows {
+        let (kind, state, count, escrowed) = row.sql()?;
+        let count = count_from_sql(count)?;
+        counts.escrowed += count_from_sql(escrowed)?;
+        let kind = kind_from_sql(&kind)?;
+        let state = ShadowState::parse(&state)
+            .ok_or_else(|| Error::Internal(format!("stored shadow state `{state}` is unknown")))?;
+        // Pending objects are not in the target yet, and groups have no disabled state.
+        let slot = match (kind, state) {
+            (ResourceKind::User, ShadowState::Active) => &mut counts.users_active,
+            (ResourceKind::User, ShadowState::Disabled) => &mut counts.users_disabled,
+            (ResourceKind::User, ShadowState::Deleted) => &mut counts.users_deleted,
+            (ResourceKind::Group, ShadowState::Active) => &mut counts.groups_active,
+            (ResourceKind::Group, ShadowState::Deleted) => &mut counts.groups_deleted,
+            (_, ShadowState::Pending) | (ResourceKind::Group, ShadowState::Disabled) => continue,
+        };
+        *slot += count;
+    }
+    Ok(counts)
+}
+
+fn count_from_sql(count: i64) -> Result<u64> {
+    u64::try_from(count).map_err(|_| Error::Internal(format!("count {count} is negative")))
+}
+
+pub(crate) fn commit_engine(
+    conn: &mut Connection,
+    app_id: &str,
+    commit: &EngineCommit,
+) -> Result<()> {
+    let tx = conn.savepoint().sql()?;
+    require_app(&tx, app_id)?;
+    for shadow in &commit.shadows {
+        if shadow.app_id != app_id {
+            return Err(Error::InvalidValue(format!(
+                "a shadow of app `{}` cannot be committed for app `{app_id}`",
+                shadow.app_id
+            )));
+        }
+        put_shadow(&tx, shadow)?;
+    }
+    for entry in &commit.logs {
+        if entry.app_id != app_id {
+            return Err(Error::InvalidValue(format!(
+                "a log entry of app `{}` cannot be committed for app `{app_id}`",
+                entry.app_id
+            )));
+        }
+        insert_log(&tx, entry)?;
+    }
+    if let Some(state) = &commit.state {
+        tx.prepare_cached("UPDATE apps SET state = ?2 WHERE id = ?1")
+            .sql()?
+            .execute(params![app_id, json_to_sql(state)?])
+            .sql()?;
+    }
+    tx.commit().sql()
+}
+
+fn put_shadow(conn: &Connection, shadow: &Shadow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO shadows (app_id, kind, source_id, target_id, state, last_sent, due,
+             attempts, last_error, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (app_id, kind, source_id) DO UPDATE SET target_id = excluded.target_id,
+             state = excluded.state, last_sent = excluded.last_sent, due = excluded.due,
+             attempts = excluded.attempts, last_error = excluded.last_error,
+             updated = excluded.updated",
+    )
+    .sql()?
+    .execute(params![
+        shadow.app_id,
+        shadow.kind.name(),
+        shadow.source_id,
+        shadow.target_id,
+        shadow.state.as_str(),
+        json_to_sql(&shadow.last_sent)?,
+        shadow.due.map(ts_to_sql).transpose()?,
+        shadow.attempts,
+        shadow.last_error,
+        ts_to_sql(shadow.updated)?
+    ])
+    .sql()?;
+    Ok(())
+}
+
+/// Inserts the entry; the store assigns `seq`, whatever the entry says.
+fn insert_log(conn: &Connection, entry: &LogEntry) -> Result<()> {
+    let duration_ms = i64::try_from(entry.duration_ms).map_err(|_| {
+        Error::InvalidValue(format!("duration {} ms out of range", entry.duration_ms))
+    })?;
+    conn.prepare_cached(
+        "INSERT INTO provisioning_log (app_id, at, cycle_id, change_id, kind, source_id,
+             target_id, action, status, reason, error_code, duration_ms, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )
+    .sql()?
+    .execute(params![
+        entry.app_id,
+        ts_to_sql(entry.at)?,
+        entry.cycle_id,
+        entry.change_id,
+        entry.kind.name(),
+        entry.source_id,
+        entry.target_id,
+        entry.action,
+        entry.status.as_str(),
+        entry.reason,
+        entry.error_code,
+        duration_ms,
+        json_to_sql(&entry.details)?
+    ])
+    .sql()?;
+    Ok(())
+}
+
+const LOG_COLUMNS: &str = "seq, app_id, at, cycle_id, change_id, kind, source_id, target_id, \
+     action, status, reason, error_code, duration_ms, details";
+
+/// A `provisioning_log` row before its text columns are parsed.
+struct LogRow {
+    seq: i64,
+    app_id: String,
+    at: i64,
+    cycle_id: String,
+    change_id: String,
+    kind: String,
+    source_id: String,
+    target_id: Option<String>,
+    action: String,
+    status: String,
+    reason: String,
+    error_code: Option<String>,
+    duration_ms: i64,
+    details: String,
+}
+
+impl LogRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<LogRow> {
+        Ok(LogRow {
+            seq: row.get(0)?,
+            app_id: row.get(1)?,
+            at: row.get(2)?,
+            cycle_id: row.get(3)?,
+            change_id: row.get(4)?,
+            kind: row.get(5)?,
+            source_id: row.get(6)?,
+            target_id: row.get(7)?,
+            action: row.get(8)?,
+            status: row.get(9)?,
+            reason: row.get(10)?,
+            error_code: row.get(11)?,
+            duration_ms: row.get(12)?,
+            details: row.get(13)?,
+        })
+    }
+
+    fn into_entry(self) -> Result<LogEntry> {
+        let status = LogStatus::parse(&self.status).ok_or_else(|| {
+            Error::Internal(format!(
+                "stored log status `{}` of entry {} is unknown",
+                self.status, self.seq
+            ))
+        })?;
+        let duration_ms = u64::try_from(self.duration_ms).map_err(|_| {
+            Error::Internal(format!(
+                "stored duration {} of entry {} is negative",
+                self.duration_ms, self.seq
+            ))
+        })?;
+        Ok(LogEntry {
+            details: json_from_sql(&self.seq.to_string(), "details", &self.details)?,
+            seq: self.seq,
+            app_id: self.app_id,
+            at: ts_from_sql(self.at)?,
+            cycle_id: self.cycle_id,
+            change_id: self.change_id,
+            kind: kind_from_sql(&self.kind)?,
+            source_id: self.source_id,
+            target_id: self.target_id,
+            action: self.action,
+            status,
+            reason: self.reason,
+            error_code: self.error_code,
+            duration_ms,
+        })
+    }
+}
+
+/// Newest first. Only the filters the query sets appear in the statement, so that SQLite can
+/// walk `provisioning_log_app` or `provisioning_log_source` backwards and stop at the limit.
+/// `since` and `until` are both inclusive.
+pub(crate) fn logs(conn: &Connection, query: &LogQuery) -> Result<Vec<LogEntry>> {
+    let mut sql = format!("SELECT {LOG_COLUMNS} FROM provisioning_log WHERE app_id = ?");
+    let mut args: Vec<SqlValue> = vec![SqlValue::Text(query.app_id.clone())];
+    if let Some(source_id) = &query.source_id {
+        sql.push_str(" AND source_id = ?");
+        args.push(SqlValue::Text(source_id.clone()));
+    }
+    if let Some(status) = query.status {
+        sql.push_str(" AND status = ?");
+        args.push(SqlValue::Text(status.as_str().to_owned()));
+    }
+    if let Some(since) = query.since {
+        sql.push_str(" AND at >= ?");
+        args.push(SqlValue::Integer(ts_to_sql(since)?));
+    }
+    if let Some(until) = query.until {
+        sql.push_str(" AND at <= ?");
+        args.push(SqlValue::Integer(ts_to_sql(until)?));
+    }
+    if let Some(before) = query.before {
+        sql.push_str(" AND seq < ?");
+        args.push(SqlValue::Integer(before));
+    }
+    let limit = match query.limit {
+        0 => DEFAULT_LOG_LIMIT,
+        n => n.min(MAX_LOG_LIMIT),
+    };
+    sql.push_str(" ORDER BY seq DESC LIMIT ?");
+    args.push(SqlValue::Integer(limit_to_sql(limit)));
+
+    let mut stmt = conn.prepare_cached(&sql).sql()?;
+    let rows = stmt
+        .query_map(params_from_iter(args), LogRow::from_row)
+        .sql()?;
+    rows.map(|row| row.map_err(internal)?.into_entry())
+        .collect()
+}
