@@ -6,12 +6,15 @@ pub mod error;
 pub mod model;
 pub mod patch;
 pub mod project;
+pub mod provisioning;
 pub mod render;
 pub mod schema;
+pub mod secret;
 pub mod store;
 pub mod target;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, Result};
 pub use model::*;
-pub use store::Store;
+pub use provisioning::*;
+pub use store::{ShadowCounts, Store};

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::model::*;
+use crate::provisioning::{AppRecord, EngineCommit, LogEntry, LogQuery, Shadow};
 use crate::Result;
 
 /// Persistent state of a Scimitar installation.
@@ -84,4 +85,95 @@ pub trait Store: Send + Sync + 'static {
     // --- change log --------------------------------------------------------------------------
     /// Changes with `seq > after`, oldest first, at most `limit`.
     async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<Change>>;
+
+    /// The sequence number of the newest change (0 when there is none).
+    async fn head_seq(&self) -> Result<i64>;
+
+    /// A receiver that sees the newest change sequence number after every commit that appended
+    /// to the change log, in this process. Engines wait on it instead of polling.
+    fn change_feed(&self) -> tokio::sync::watch::Receiver<i64>;
+
+    // --- apps (outbound provisioning) --------------------------------------------------------
+    /// Creates the app, or replaces the app with the same id. `Error::Conflict` if another app of
+    /// the tenant has the name.
+    async fn put_app(&self, app: &AppRecord) -> Result<()>;
+    async fn app(&self, tenant_id: &str, name: &str) -> Result<Option<AppRecord>>;
+    async fn app_by_id(&self, app_id: &str) -> Result<Option<AppRecord>>;
+    /// Every app of the tenant, or of every tenant with `None`, by name.
+    async fn list_apps(&self, tenant_id: Option<&str>) -> Result<Vec<AppRecord>>;
+    /// Deletes the app with its assignments, shadows, logs and lease. `Error::NotFound` if absent.
+    async fn delete_app(&self, tenant_id: &str, app_id: &str) -> Result<()>;
+    /// Replaces only the app's runtime state.
+    async fn put_app_state(&self, app_id: &str, state: &serde_json::Value) -> Result<()>;
+
+    /// Assigns (or with `assigned` false, unassigns) a user or group to the app, and in the same
+    /// transaction marks the object's shadow due now (creating a pending shadow if needed), so
+    /// the engine looks at it again. Assigning twice is a no-op.
+    async fn set_assignment(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        resource_id: &str,
+        assigned: bool,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The app's assignments, ordered by kind then id.
+    async fn assignments(&self, app_id: &str) -> Result<Vec<(ResourceKind, String)>>;
+    /// Of `resource_ids`, those assigned to the app (as `kind`).
+    async fn assigned_among(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        resource_ids: &[String],
+    ) -> Result<Vec<String>>;
+
+    // --- the engine's state ------------------------------------------------------------------
+    /// The shadows of these source objects that exist (in no particular order).
+    async fn shadows(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        source_ids: &[String],
+    ) -> Result<Vec<Shadow>>;
+    /// The app's shadows of `kind` with `source_id > after`, ordered by source id, at most `limit`.
+    async fn shadows_after(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Shadow>>;
+    /// Shadows due at or before `now` (of any kind), earliest first, at most `limit`.
+    async fn due_shadows(&self, app_id: &str, now: Timestamp, limit: usize) -> Result<Vec<Shadow>>;
+    /// Counts of the app's shadows per (kind, state), and how many are in escrow (attempts > 0).
+    async fn shadow_counts(&self, app_id: &str) -> Result<ShadowCounts>;
+    /// Writes shadows, log entries and the app's state in one transaction.
+    async fn commit_engine(&self, app_id: &str, commit: EngineCommit) -> Result<()>;
+    /// Provisioning log entries, newest first.
+    async fn logs(&self, query: &LogQuery) -> Result<Vec<LogEntry>>;
+
+    // --- leases (one worker per app across replicas) -----------------------------------------
+    /// Takes or renews the app's lease for `holder` until `until`; `false` if another holder has
+    /// an unexpired lease.
+    async fn acquire_lease(
+        &self,
+        app_id: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool>;
+    /// Gives the lease up if `holder` has it.
+    async fn release_lease(&self, app_id: &str, holder: &str) -> Result<()>;
+}
+
+/// How many objects an app's shadow holds, per kind and state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShadowCounts {
+    pub users_active: u64,
+    pub users_disabled: u64,
+    pub users_deleted: u64,
+    pub groups_active: u64,
+    pub groups_deleted: u64,
+    /// Objects whose last attempt failed (retried when due).
+    pub escrowed: u64,
 }
