@@ -34,6 +34,10 @@ pub struct Dialect {
     pub booleans_as_strings: bool,
     /// Members per group PATCH operation.
     pub max_members_per_request: usize,
+    /// Send the manager as `{"value": id}` (RFC 7643) instead of Entra's plain id.
+    pub manager_as_object: bool,
+    /// Remove members with `members[value eq "id"]` paths instead of a value list.
+    pub remove_members_by_path: bool,
 }
 
 impl Default for Dialect {
@@ -41,6 +45,8 @@ impl Default for Dialect {
         Dialect {
             booleans_as_strings: true,
             max_members_per_request: 1_000,
+            manager_as_object: false,
+            remove_members_by_path: false,
         }
     }
 }

@@ -26,6 +26,19 @@ pub fn membership_deltas(
     ops
 }
 
+/// Removals as one `remove` per member with a value filter in the path
+/// (`members[value eq "id"]`): the RFC 7644 §3.5.2.2 form strict servers need, and what Entra
+/// sends with its `aadOptscim062020` flag (spec §1.4 step 6).
+pub fn removals_by_path(removed: &[String]) -> Vec<Value> {
+    removed
+        .iter()
+        .map(|id| {
+            let path = format!("members[value eq {}]", Value::String(id.clone()));
+            json!({"op": "remove", "path": path})
+        })
+        .collect()
+}
+
 /// How a group's members in the target must change.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemberChanges {

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::app::{App, Deprovisioning, Scope, ENTERPRISE};
 use crate::shadow::{Shadow, ShadowState};
-use crate::target_body::{as_boolean, is_boolean, user_body};
+use crate::target_body::{add_element_op, as_boolean, is_boolean, user_body};
 
 /// One operation for the applier to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,13 +193,22 @@ fn diff(app: &App, mapped: &Mapped, shadow: &Shadow, skip: &[&str]) -> Vec<Value
         if skip.iter().any(|s| s.eq_ignore_ascii_case(path)) || shadow.sent(path) == Some(value) {
             continue;
         }
-        // Entra adds the manager as the plain target id (spec §1.3, observed).
-        let op = if path.eq_ignore_ascii_case(&manager) {
-            "Add"
-        } else {
-            "Replace"
-        };
-        ops.push(json!({"op": op, "path": path, "value": patch_value(app, path, value)}));
+        let value = patch_value(app, path, value);
+        if path.eq_ignore_ascii_case(&manager) {
+            // Entra adds the manager as the plain target id (spec §1.3, observed); strict
+            // targets want the RFC's complex value.
+            let value = if app.dialect.manager_as_object {
+                json!({"value": value})
+            } else {
+                value
+            };
+            ops.push(json!({"op": "Add", "path": path, "value": value}));
+            continue;
+        }
+        match add_element_op(path, &value).filter(|_| shadow.sent(path).is_none()) {
+            Some(add) => ops.push(add),
+            None => ops.push(json!({"op": "Replace", "path": path, "value": value})),
+        }
     }
     if app.clear_nulls {
         for path in &mapped.nulls {

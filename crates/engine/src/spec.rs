@@ -62,6 +62,11 @@ pub struct DialectSpec {
     pub booleans_as_strings: bool,
     /// Members per group PATCH operation.
     pub max_members_per_request: usize,
+    /// Send the manager as `{"value": id}` (RFC 7643) instead of Entra's plain id string.
+    pub manager_as_object: bool,
+    /// Remove group members one `members[value eq "id"]` path at a time (RFC 7644), instead of
+    /// Entra's `Remove` with a value list.
+    pub remove_members_by_path: bool,
 }
 
 impl Default for DialectSpec {
@@ -70,6 +75,8 @@ impl Default for DialectSpec {
         DialectSpec {
             booleans_as_strings: d.booleans_as_strings,
             max_members_per_request: d.max_members_per_request,
+            manager_as_object: d.manager_as_object,
+            remove_members_by_path: d.remove_members_by_path,
         }
     }
 }
@@ -245,6 +252,8 @@ impl AppSpec {
         app.dialect = Dialect {
             booleans_as_strings: self.dialect.booleans_as_strings,
             max_members_per_request: self.dialect.max_members_per_request.max(1),
+            manager_as_object: self.dialect.manager_as_object,
+            remove_members_by_path: self.dialect.remove_members_by_path,
         };
         Ok(app)
     }

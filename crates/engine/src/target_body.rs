@@ -68,6 +68,30 @@ impl TargetPath {
     }
 }
 
+/// The operation that adds `value` at a filtered path (`emails[type eq "work"].value`) where
+/// the target has no such element yet: `Add` of the whole element on the attribute. A `Replace`
+/// there would match nothing, which strict servers refuse (RFC 7644 §3.5.2.3 `noTarget`).
+/// `None` for paths without a filter (a `Replace` adds those).
+pub fn add_element_op(path: &str, value: &Value) -> Option<Value> {
+    let target = TargetPath::parse(path)?;
+    let (key, wanted) = target.filter.as_ref()?;
+    let sub = target
+        .sub_attribute
+        .clone()
+        .unwrap_or_else(|| "value".to_owned());
+    let mut element = Map::new();
+    if target.attribute == "emails" && wanted == "work" {
+        element.insert("primary".to_owned(), Value::Bool(true));
+    }
+    element.insert(key.clone(), Value::String(wanted.clone()));
+    element.insert(sub, value.clone());
+    let attribute = match &target.schema {
+        Some(urn) => format!("{urn}:{}", target.attribute),
+        None => target.attribute.clone(),
+    };
+    Some(serde_json::json!({"op": "Add", "path": attribute, "value": [element]}))
+}
+
 /// Whether `path` is a boolean attribute.
 pub fn is_boolean(path: &str) -> bool {
     BOOLEANS.iter().any(|b| b.eq_ignore_ascii_case(path))

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 
 use crate::plan::Operation;
-use crate::target_body::{as_boolean, is_boolean, TargetPath};
+use crate::target_body::{add_element_op, as_boolean, is_boolean, TargetPath};
 
 use super::prepare::{PreparedUser, WAITING};
 use super::WorkerCtx;
@@ -444,7 +444,14 @@ impl WorkerCtx {
                 value.clone()
             };
             mods.push(json!({"displayName": path, "oldValue": current, "newValue": value}));
-            ops.push(json!({"op": "Replace", "path": path, "value": value}));
+            if path.ends_with(":manager") && self.app.dialect.manager_as_object {
+                ops.push(json!({"op": "Add", "path": path, "value": {"value": value}}));
+                continue;
+            }
+            match add_element_op(path, &value).filter(|_| current.is_none()) {
+                Some(add) => ops.push(add),
+                None => ops.push(json!({"op": "Replace", "path": path, "value": value})),
+            }
         }
         if !ops.is_empty() {
             self.patch(ResourceKind::User, &found.id, &ops, exchanges)

@@ -9,7 +9,7 @@ use domain::{LogEntry, LogStatus, ResourceKind, Shadow as StoredShadow, ShadowSt
 use jiff::Timestamp;
 use serde_json::{json, Value};
 
-use crate::groups::{member_changes, membership_deltas, GroupOperation};
+use crate::groups::{member_changes, membership_deltas, removals_by_path, GroupOperation};
 
 use super::apply::{add, elapsed_ms, escrow_delay, Exchange};
 use super::prepare::{string_list, PreparedGroup, ASSIGNED, MEMBERS, SOURCES};
@@ -121,11 +121,19 @@ impl WorkerCtx {
             if let Some(id) = &target_id {
                 let lookup = |source: &str| member_targets.get(source).cloned();
                 let changes = member_changes(&group.member_users, &members_sent, &lookup);
-                let ops = membership_deltas(
-                    &changes.added,
-                    &changes.removed,
-                    self.app.dialect.max_members_per_request,
-                );
+                let dialect = &self.app.dialect;
+                let ops = if dialect.remove_members_by_path {
+                    let mut ops =
+                        membership_deltas(&changes.added, &[], dialect.max_members_per_request);
+                    ops.extend(removals_by_path(&changes.removed));
+                    ops
+                } else {
+                    membership_deltas(
+                        &changes.added,
+                        &changes.removed,
+                        dialect.max_members_per_request,
+                    )
+                };
                 let mut sent_all = true;
                 for op in &ops {
                     if let Err(e) = self

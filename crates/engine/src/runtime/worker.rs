@@ -174,7 +174,11 @@ impl Worker {
         let next_due = self
             .ctx
             .store
-            .due_shadows(&self.ctx.app_id, Timestamp::MAX, 1)
+            .due_shadows(
+                &self.ctx.app_id,
+                add(now, std::time::Duration::from_secs(100 * 365 * 86_400)),
+                1,
+            )
             .await?
             .first()
             .and_then(|s| s.due);
