@@ -66,6 +66,8 @@ pub enum Command {
     /// Dynamic-membership rules (Entra ID syntax).
     #[command(subcommand)]
     Rule(crate::lang::RuleCmd),
+    /// Manage provisioning apps (downstream SCIM targets) through a running server's admin API.
+    App(crate::app_cmd::AppArgs),
 }
 
 #[derive(Debug, Args)]
@@ -73,7 +75,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SCIMITAR_LISTEN")]
     pub listen: Option<String>,
-    /// TOML configuration file (keys: listen, data_dir, database, public_url, [limits]).
+    /// TOML configuration file (keys: listen, data_dir, database, public_url, [limits],
+    /// [[apps]] provisioning apps).
     #[arg(long, env = "SCIMITAR_CONFIG")]
     pub config: Option<PathBuf>,
     /// The SCIM base URL as clients reach it (for `meta.location`), e.g.
@@ -156,6 +159,9 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     #[serde(default)]
     pub limits: FileLimits,
+    /// Provisioning apps (`[[apps]]`), created or updated at start (`crate::declared`).
+    #[serde(default)]
+    pub apps: Vec<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]

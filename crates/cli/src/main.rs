@@ -2,10 +2,15 @@
 //! the concrete store, wires the server and runs subcommands.
 
 mod admin;
+mod app_client;
+mod app_cmd;
+mod app_print;
 mod bench;
 mod config;
+mod declared;
 mod lang;
 mod serve;
+mod targets;
 
 use clap::Parser as _;
 
@@ -43,5 +48,6 @@ async fn run(cli: config::Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::Expr(cmd) => lang::expr(&cli.storage, cmd).await,
         Command::Rule(cmd) => lang::rule(cmd),
+        Command::App(args) => app_cmd::run(args).await,
     }
 }

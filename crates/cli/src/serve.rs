@@ -16,6 +16,10 @@ pub struct Settings {
     pub listen: String,
     pub store: Arc<dyn Store>,
     pub server: ServerConfig,
+    /// Where the installation key lives (`secret.key`) unless SCIMITAR_SECRET_KEY is set.
+    pub data_dir: std::path::PathBuf,
+    /// The `[[apps]]` of the configuration file, checked.
+    pub apps: Vec<crate::declared::Declared>,
 }
 
 impl Settings {
@@ -31,7 +35,9 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let data_dir = storage.data_dir.clone().or(file.data_dir);
         let database = storage.database.clone().or(file.database);
+        let apps = crate::declared::parse(&file.apps, &|var| std::env::var(var).ok())?;
         let store = open_store(data_dir.as_deref(), database.as_deref())?;
+        let data_dir = data_dir.unwrap_or_else(|| crate::config::DEFAULT_DATA_DIR.into());
         let defaults = ServerConfig::default();
         let l = file.limits;
         let server = ServerConfig {
@@ -59,6 +65,8 @@ impl Settings {
             listen,
             store,
             server,
+            data_dir,
+            apps,
         })
     }
 }
@@ -123,7 +131,29 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         env_token.as_deref(),
     )
     .await?;
-    let state = AppState::new(settings.store.clone(), clock, settings.server);
+    let key_env = std::env::var(crate::targets::KEY_ENV).ok();
+    let sealer = crate::targets::load_sealer(key_env.as_deref(), &settings.data_dir)?;
+    crate::declared::apply(
+        settings.store.as_ref(),
+        clock.as_ref(),
+        &sealer,
+        settings.apps,
+    )
+    .await?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let engine = engine::Engine::new(
+        settings.store.clone(),
+        clock.clone(),
+        Arc::new(crate::targets::ScimTargets {
+            sealer: sealer.clone(),
+        }),
+    );
+    let supervisor = engine.start();
+    let state = AppState::new(settings.store.clone(), clock, settings.server)
+        .with_engine(engine.clone(), sealer)
+        .with_metrics(metrics);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -133,6 +163,8 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")?;
+    supervisor.abort();
+    engine.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }

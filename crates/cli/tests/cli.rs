@@ -30,9 +30,21 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, bootstrap: Option<&str>) -> Server {
+        Server::start_with(data, bootstrap, &[], &[])
+    }
+
+    /// With more `serve` arguments and environment variables.
+    fn start_with(
+        data: &Path,
+        bootstrap: Option<&str>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
+            .args(args)
+            .envs(envs.iter().copied())
             .env("SCIMITAR_LOG", "info")
             .env_remove("SCIMITAR_BOOTSTRAP_TOKEN")
             .stdout(Stdio::null())
@@ -493,4 +505,197 @@ fn expr_eval_knows_the_tenants_extension_attributes() {
         !ok && err.contains("unknown attribute"),
         "without --tenant only the built-in schemas: {err}"
     );
+}
+
+/// `scimitar app …` against `server` with `token`.
+fn app_cli(server: &Server, token: &str, args: &[&str]) -> (bool, String, String) {
+    let base = server.base.trim_end_matches("/scim/v2").to_owned();
+    let out = Command::new(BIN)
+        .arg("app")
+        .args(args)
+        .env("SCIMITAR_URL", base)
+        .env("SCIMITAR_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const APPS_CONFIG: &str = r#"
+[[apps]]
+name = "crm"
+url = "http://127.0.0.1:9/scim/v2"
+token_env = "CRM_TOKEN"
+scope = "all"
+deletion_threshold = 10
+
+[[apps.mappings]]
+target = "userName"
+source = "userPrincipalName"
+
+[[apps.mappings]]
+target = "active"
+expression = "Not([IsSoftDeleted])"
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apps_of_the_config_file_are_created_at_start_and_managed_with_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scimitar.toml");
+    std::fs::write(&config, APPS_CONFIG).unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        Some("boot-token"),
+        &["--config", config.to_str().unwrap()],
+        &[("CRM_TOKEN", "crm-secret-token")],
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (ok, out, err) = app_cli(&server, "boot-token", &["list"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("crm") && out.contains("http://127.0.0.1:9/scim/v2"),
+        "{out}"
+    );
+
+    let (ok, out, err) = app_cli(&server, "boot-token", &["show", "crm"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("scope:           all") && out.contains("credentials:     set"),
+        "{out}"
+    );
+    assert!(!out.contains("crm-secret-token"), "{out}");
+    let (ok, out, err) = app_cli(&server, "boot-token", &["show", "crm", "--json"]);
+    assert!(ok, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["mappings"][0]["target"], json!("userName"));
+
+    let (ok, out, err) = app_cli(
+        &server,
+        "boot-token",
+        &[
+            "create",
+            "wiki",
+            "--url",
+            "http://127.0.0.1:9/scim/v2",
+            "--token",
+            "t",
+            "--disabled",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("app `wiki` created"), "{out}");
+    let (ok, out, err) = app_cli(&server, "boot-token", &["plan", "wiki"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("operations"), "{out}");
+    let (ok, _, err) = app_cli(
+        &server,
+        "boot-token",
+        &["assign", "wiki", "--user", "nobody"],
+    );
+    assert!(!ok);
+    assert!(err.contains("nobody") && err.contains("404"), "{err}");
+    server.stop();
+
+    // The next start finds the app unchanged and the key in place.
+    let server = Server::start_with(
+        dir.path(),
+        Some("boot-token"),
+        &["--config", config.to_str().unwrap()],
+        &[("CRM_TOKEN", "crm-secret-token")],
+    );
+    let (ok, out, _) = app_cli(&server, "boot-token", &["list"]);
+    assert!(ok && out.contains("crm") && out.contains("wiki"), "{out}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_create_with_a_bad_url_prints_the_validation_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some("boot-token"));
+    let (ok, _, err) = app_cli(
+        &server,
+        "boot-token",
+        &["create", "bad", "--url", "ftp://x"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("not an http(s) URL") && err.contains("400"),
+        "{err}"
+    );
+    let (ok, _, err) = app_cli(&server, "wrong-token", &["list"]);
+    assert!(!ok);
+    assert!(
+        err.contains("SCIMITAR_TOKEN") && err.contains("admin scope"),
+        "{err}"
+    );
+    server.stop();
+}
+
+#[test]
+fn an_invalid_app_in_the_config_file_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scimitar.toml");
+    std::fs::write(
+        &config,
+        "[[apps]]\nname = \"crm\"\nurl = \"crm.example.com\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("app `crm`") && err.contains("not an http(s) URL"),
+        "{err}"
+    );
+
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("SCIMITAR_SECRET_KEY", "c2hvcnQ=")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("SCIMITAR_SECRET_KEY") && err.contains("32 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn app_help_explains_the_subcommands() {
+    let out = Command::new(BIN).args(["app", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "create",
+        "list",
+        "show",
+        "assign",
+        "plan",
+        "provision",
+        "logs",
+        "restart",
+        "approve-deletions",
+        "SCIMITAR_URL",
+        "SCIMITAR_TOKEN",
+    ] {
+        assert!(text.contains(word), "app --help mentions {word}:\n{text}");
+    }
 }

@@ -1,12 +1,15 @@
 //! Scimitar's HTTP face: the SCIM 2.0 service provider under `/scim/v2`, the admin API under
-//! `/api/v1`, health under `/healthz`. `fn app(state) -> Router` is the whole server; the binary
+//! `/api/v1` (provisioning apps under `/api/v1/apps`), health under `/healthz`, Prometheus
+//! metrics under `/metrics`. `fn app(state) -> Router` is the whole server; the binary
 //! binds it to a socket.
 
 pub mod admin;
+pub mod apps;
 pub mod auth;
 pub mod error;
 pub mod etag;
 pub mod json;
+pub mod metrics;
 pub mod scim;
 
 use std::collections::HashMap;
@@ -58,6 +61,11 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
+    /// The provisioning engine and the sealer of app secrets; the apps API answers 503 without.
+    pub engine: Option<engine::Engine>,
+    pub sealer: Option<domain::secret::Sealer>,
+    /// The Prometheus recorder's handle for `/metrics`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     registries: Arc<RwLock<HashMap<String, Arc<Registry>>>>,
     tokens: Arc<RwLock<TokenCache>>,
 }
@@ -82,9 +90,25 @@ impl AppState {
             store,
             clock,
             config: Arc::new(config),
+            engine: None,
+            sealer: None,
+            metrics: None,
             registries: Arc::default(),
             tokens: Arc::default(),
         }
+    }
+
+    /// With the provisioning engine and the sealer of app secrets (the apps API).
+    pub fn with_engine(mut self, engine: engine::Engine, sealer: domain::secret::Sealer) -> Self {
+        self.engine = Some(engine);
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// With the Prometheus recorder's handle (`/metrics`).
+    pub fn with_metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
     }
 
     /// The tenant's schema registry: the built-in schemas plus its registered extensions.
@@ -138,9 +162,11 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
         .nest("/scim/v2", scim::routes())
-        .nest("/api/v1", admin::routes())
+        .nest("/api/v1", admin::routes().merge(apps::routes()))
         .fallback(scim::no_route)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -16,6 +16,7 @@
 
 mod harness;
 
+mod apps;
 mod bulk;
 mod entra;
 mod errors;

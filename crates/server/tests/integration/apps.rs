@@ -1,0 +1,424 @@
+//! The provisioning apps API (`/api/v1/apps`) with a real engine: the server runs on a socket,
+//! and its apps provision into another tenant of the same server through its own SCIM API.
+
+use std::sync::{Arc, OnceLock};
+
+use domain::secret::Sealer;
+use domain::target::Target;
+use domain::{AppRecord, Clock, Scope, Store, SystemClock};
+use engine::{AppSpec, Engine, TargetFactory};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use reqwest::Method;
+use scim_client::{ClientConfig, Credentials, ScimClient};
+use serde_json::{json, Value};
+use server::auth::{generate_token, new_token_info};
+use server::{app, AppState, ServerConfig};
+use store_sqlite::SqliteStore;
+
+use crate::harness::{Harness, USER_URN};
+
+/// Bearer targets built the way the binary builds them.
+struct Targets {
+    sealer: Sealer,
+}
+
+impl TargetFactory for Targets {
+    fn target(&self, app: &AppRecord) -> Result<Arc<dyn Target>, String> {
+        let spec: AppSpec = serde_json::from_value(app.spec.clone()).map_err(|e| e.to_string())?;
+        let credentials = match &app.sealed_secret {
+            Some(s) => Credentials::Bearer(self.sealer.open(s).map_err(|e| e.to_string())?),
+            None => Credentials::None,
+        };
+        let mut config = ClientConfig::new(spec.url, credentials);
+        config.requests_per_second = spec.rate_limit;
+        Ok(Arc::new(
+            ScimClient::new(config).map_err(|e| e.to_string())?,
+        ))
+    }
+}
+
+fn recorder() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().unwrap())
+        .clone()
+}
+
+struct Live {
+    _dir: tempfile::TempDir,
+    base: String,
+    http: reqwest::Client,
+    store: Arc<dyn Store>,
+    /// Admin token of tenant `default` (the source directory).
+    admin: String,
+    /// SCIM token of tenant `target` (where the apps provision to).
+    target_token: String,
+}
+
+async fn token(store: &Arc<dyn Store>, tenant: &str, scopes: &[Scope]) -> String {
+    let secret = generate_token();
+    let info = new_token_info(
+        tenant,
+        "test",
+        &secret,
+        scopes.to_vec(),
+        SystemClock.now(),
+        None,
+    );
+    store.insert_token(&info).await.unwrap();
+    secret
+}
+
+async fn live() -> Live {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("scimitar.db")).unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let source = store.create_tenant("default").await.unwrap();
+    let target = store.create_tenant("target").await.unwrap();
+    let admin = token(&store, &source.id, &Scope::ALL).await;
+    let target_token = token(&store, &target.id, &[Scope::ScimRead, Scope::ScimWrite]).await;
+    let sealer = Sealer::new(&Sealer::generate_key());
+    let engine = Engine::new(
+        store.clone(),
+        clock.clone(),
+        Arc::new(Targets {
+            sealer: sealer.clone(),
+        }),
+    );
+    engine.start();
+    let config = ServerConfig {
+        token_cache_ttl: std::time::Duration::ZERO,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(store.clone(), clock, config)
+        .with_engine(engine, sealer)
+        .with_metrics(recorder());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    Live {
+        _dir: dir,
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        store,
+        admin,
+        target_token,
+    }
+}
+
+impl Live {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, String) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        )
+    }
+
+    async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value, String) {
+        self.send(method, path, &self.admin, body).await
+    }
+
+    /// An app provisioning into tenant `target`, disabled so that only explicit requests act.
+    fn app_body(&self, name: &str) -> Value {
+        json!({
+            "name": name,
+            "enabled": false,
+            "url": format!("{}/scim/v2", self.base),
+            "token": self.target_token,
+            "rate_limit": 1000.0,
+        })
+    }
+
+    async fn user(&self, user_name: &str) -> String {
+        let (status, body, text) = self
+            .admin(
+                Method::POST,
+                "/scim/v2/Users",
+                Some(
+                    json!({"schemas": [USER_URN], "userName": user_name, "active": true,
+                             "name": {"givenName": "Ada", "familyName": "Lovelace"},
+                             "displayName": "Ada Lovelace",
+                             "emails": [{"type": "work", "value": user_name, "primary": true}]}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{text}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apps_are_created_listed_shown_replaced_and_deleted_without_their_secrets() {
+    let l = live().await;
+    let (status, app, text) = l
+        .admin(Method::POST, "/api/v1/apps", Some(l.app_body("crm")))
+        .await;
+    assert_eq!(status, 201, "{text}");
+    assert_eq!(app["hasSecret"], json!(true));
+    assert_eq!(app["scope"], json!("assigned"));
+    assert!(
+        !text.contains(&l.target_token),
+        "the secret is echoed: {text}"
+    );
+    assert!(app.get("token").is_none());
+
+    let (status, list, text) = l.admin(Method::GET, "/api/v1/apps", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["name"], json!("crm"));
+    assert_eq!(list[0]["status"]["state"], json!("disabled"));
+    assert!(!text.contains(&l.target_token));
+
+    let (status, shown, text) = l.admin(Method::GET, "/api/v1/apps/crm", None).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(shown["status"]["state"], json!("disabled"));
+    assert_eq!(shown["status"]["counts"]["usersActive"], json!(0));
+    assert!(!text.contains(&l.target_token));
+
+    // A GET's body edited and sent back: read-only keys are ignored, the secret is kept.
+    let mut edited = shown.clone();
+    edited["scope"] = json!("all");
+    let (status, replaced, text) = l.admin(Method::PUT, "/api/v1/apps/crm", Some(edited)).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(replaced["scope"], json!("all"));
+    assert_eq!(replaced["hasSecret"], json!(true));
+    let record = l.store.list_apps(None).await.unwrap().pop().unwrap();
+    assert!(record.sealed_secret.is_some());
+    assert!(!record.spec.to_string().contains(&l.target_token));
+
+    let (status, body, _) = l
+        .admin(Method::POST, "/api/v1/apps", Some(l.app_body("crm")))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("crm"));
+
+    let (status, _, _) = l.admin(Method::DELETE, "/api/v1/apps/crm", None).await;
+    assert_eq!(status, 204);
+    let (status, body, _) = l.admin(Method::GET, "/api/v1/apps/crm", None).await;
+    assert_eq!(status, 404);
+    assert!(body["detail"].as_str().unwrap().contains("crm"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_settings_are_refused_with_the_builders_message() {
+    let l = live().await;
+    let (status, body, _) = l
+        .admin(
+            Method::POST,
+            "/api/v1/apps",
+            Some(json!({"name": "bad", "url": "ftp://x"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not an http(s) URL"),
+        "{body}"
+    );
+
+    let (status, body, _) = l
+        .admin(
+            Method::POST,
+            "/api/v1/apps",
+            Some(json!({"name": "bad", "url": "https://x.example/scim",
+                        "mappings": [{"target": "userName", "expression": "Join(\",\""}]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("mapping 1"),
+        "{body}"
+    );
+
+    let (status, body, _) = l
+        .admin(
+            Method::POST,
+            "/api/v1/apps",
+            Some(json!({"name": "bad", "url": "https://x.example", "colour": 1})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("colour"),
+        "{body}"
+    );
+    assert_eq!(l.store.list_apps(None).await.unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_api_needs_the_admin_scope() {
+    let l = live().await;
+    let tenant = l.store.tenant_by_name("default").await.unwrap().unwrap();
+    let scim_only = token(&l.store, &tenant.id, &[Scope::ScimRead, Scope::ScimWrite]).await;
+    let (status, body, _) = l.send(Method::GET, "/api/v1/apps", &scim_only, None).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _, _) = l
+        .send(
+            Method::POST,
+            "/api/v1/apps",
+            &scim_only,
+            Some(l.app_body("x")),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = l.send(Method::GET, "/api/v1/apps", "nope", None).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn without_an_engine_the_apps_api_is_unavailable() {
+    let h = Harness::new().await;
+    h.get("/api/v1/apps")
+        .await
+        .expect_error(503, None, &["engine"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assignments_plan_provisioning_on_demand_and_logs() {
+    let l = live().await;
+    let (status, _, text) = l
+        .admin(Method::POST, "/api/v1/apps", Some(l.app_body("crm")))
+        .await;
+    assert_eq!(status, 201, "{text}");
+    let ada = l.user("ada@example.com").await;
+
+    let (status, body, _) = l
+        .admin(
+            Method::POST,
+            "/api/v1/apps/crm/assignments",
+            Some(json!({"type": "User", "id": "no-such-user"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _, text) = l
+        .admin(
+            Method::POST,
+            "/api/v1/apps/crm/assignments",
+            Some(json!({"type": "User", "id": ada})),
+        )
+        .await;
+    assert_eq!(status, 201, "{text}");
+    let (_, assigned, _) = l
+        .admin(Method::GET, "/api/v1/apps/crm/assignments", None)
+        .await;
+    assert_eq!(assigned, json!([{"type": "User", "id": ada}]));
+
+    let (status, plan, text) = l
+        .admin(Method::POST, "/api/v1/apps/crm/plan?limit=10", None)
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let ops = plan["plan"].as_array().unwrap();
+    assert!(
+        ops.iter()
+            .any(|op| op["action"] == json!("create") && op["sourceId"] == json!(ada)),
+        "{plan}"
+    );
+
+    let (status, result, text) = l
+        .admin(
+            Method::POST,
+            "/api/v1/apps/crm/provision",
+            Some(json!({"userId": ada})),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(result["result"], json!("Success"), "{result}");
+
+    let filter = "userName%20eq%20%22ada%40example.com%22";
+    let (status, found, text) = l
+        .send(
+            Method::GET,
+            &format!("/scim/v2/Users?filter={filter}"),
+            &l.target_token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(found["totalResults"], json!(1), "{found}");
+
+    let (status, logs, text) = l
+        .admin(
+            Method::GET,
+            &format!("/api/v1/apps/crm/logs?user={ada}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let logs = logs.as_array().unwrap();
+    assert!(!logs.is_empty());
+    assert!(logs.iter().all(|e| e["sourceId"] == json!(ada)));
+    assert_eq!(logs[0]["status"], json!("success"));
+
+    let (status, body, _) = l
+        .admin(Method::GET, "/api/v1/apps/crm/logs?status=great", None)
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["detail"].as_str().unwrap().contains("status"),
+        "{body}"
+    );
+    let (status, body, _) = l
+        .admin(Method::GET, "/api/v1/apps/crm/logs?since=yesterday", None)
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["detail"].as_str().unwrap().contains("since"), "{body}");
+
+    let (status, body, _) = l
+        .admin(Method::POST, "/api/v1/apps/crm/approve-deletions", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["held"], json!(false));
+    let (status, _, _) = l
+        .admin(Method::POST, "/api/v1/apps/crm/restart", None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = l
+        .admin(
+            Method::DELETE,
+            &format!("/api/v1/apps/crm/assignments/User/{ada}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, assigned, _) = l
+        .admin(Method::GET, "/api/v1/apps/crm/assignments", None)
+        .await;
+    assert_eq!(assigned, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_http_requests() {
+    let l = live().await;
+    let (status, _, _) = l.send(Method::GET, "/healthz", "", None).await;
+    assert_eq!(status, 200);
+    let text = reqwest::get(format!("{}/metrics", l.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("scimitar_http_requests_total"), "{text}");
+    assert!(
+        text.contains("scimitar_http_request_duration_seconds"),
+        "{text}"
+    );
+}
