@@ -127,3 +127,60 @@ pub async fn apply(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn apps_of(text: &str, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Vec<Declared>> {
+        let config: crate::config::FileConfig = toml::from_str(text).unwrap();
+        parse(&config.apps, env)
+    }
+
+    /// The README's `[[apps]]` example is a valid app.
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n[[apps]]")
+            .expect("README has the [[apps]] example");
+        let rest = &readme[start + "```toml\n".len()..];
+        let example = &rest[..rest.find("```").unwrap()];
+        let apps = apps_of(example, &|var| {
+            (var == "CRM_SCIM_TOKEN").then(|| "t".into())
+        })
+        .unwrap();
+        assert_eq!(apps.len(), 1);
+        assert_eq!(apps[0].name, "crm");
+        assert_eq!(apps[0].tenant, "default");
+        assert_eq!(apps[0].secret.as_deref(), Some("t"));
+        assert_eq!(apps[0].spec.mappings.as_ref().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn problems_name_the_app() {
+        let none = |_: &str| None;
+        let err = apps_of(
+            "[[apps]]\nname = \"a\"\nurl = \"https://x\"\ntoken_env = \"NOPE\"\n",
+            &none,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("app `a`") && err.contains("NOPE"), "{err}");
+        let err = apps_of(
+            "[[apps]]\nname = \"b\"\nurl = \"https://x\"\ncolour = 1\n",
+            &none,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("app `b`") && err.contains("colour"), "{err}");
+        let err = apps_of("[[apps]]\nurl = \"https://x\"\n", &none)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no `name`"), "{err}");
+    }
+}

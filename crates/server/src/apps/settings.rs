@@ -227,7 +227,16 @@ pub async fn replace(
         record.sealed_secret = Some(sealer.seal(&secret)?);
     }
     record.spec = spec_json(&input.spec)?;
-    record.updated = state.clock.now().max(record.updated);
+    // A later `updated` is how the engine notices the change and restarts the app's worker.
+    let now = state.clock.now();
+    record.updated = if now > record.updated {
+        now
+    } else {
+        record
+            .updated
+            .checked_add(jiff::SignedDuration::from_millis(1))
+            .unwrap_or(now)
+    };
     state.store.put_app(&record).await?;
     engine.reload();
     Ok(ScimResponse::ok(view(&record, None)))

@@ -422,3 +422,44 @@ async fn metrics_count_http_requests() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enabled_app_provisions_its_assigned_users_by_itself() {
+    let l = live().await;
+    let ada = l.user("ada@example.com").await;
+    let mut body = l.app_body("crm");
+    body["enabled"] = json!(true);
+    let (status, _, text) = l.admin(Method::POST, "/api/v1/apps", Some(body)).await;
+    assert_eq!(status, 201, "{text}");
+    let (status, _, text) = l
+        .admin(
+            Method::POST,
+            "/api/v1/apps/crm/assignments",
+            Some(json!({"type": "User", "id": ada})),
+        )
+        .await;
+    assert_eq!(status, 201, "{text}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, status, _) = l.admin(Method::GET, "/api/v1/apps/crm/status", None).await;
+        if status["counts"]["usersActive"] == json!(1) {
+            assert_eq!(status["running"], json!(true), "{status}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never provisioned: {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let filter = "userName%20eq%20%22ada%40example.com%22";
+    let (_, found, _) = l
+        .send(
+            Method::GET,
+            &format!("/scim/v2/Users?filter={filter}"),
+            &l.target_token,
+            None,
+        )
+        .await;
+    assert_eq!(found["totalResults"], json!(1), "{found}");
+}
