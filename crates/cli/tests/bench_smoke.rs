@@ -58,3 +58,42 @@ fn quick_bench_reports_four_scenarios_as_json() {
     let met = report["targets_met"].as_u64().expect("targets_met");
     assert!(met <= 4);
 }
+
+/// `scimitar bench --engine` provisions every seeded user into another tenant, propagates
+/// single writes, and makes an incremental pass of 10 writes without look-ups. The counts are
+/// checked (they are not timings); the timings are only reported.
+#[test]
+fn engine_bench_provisions_everyone_and_reports_four_targets() {
+    let output = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+        .args(["bench", "--engine", "--users", "300", "--json"])
+        .env("SCIMITAR_LOG", "warn")
+        .output()
+        .expect("run scimitar bench --engine");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "scimitar bench --engine failed:\n{stderr}"
+    );
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("the report on stdout is JSON");
+    let scenarios = report["scenarios"].as_array().expect("a scenarios array");
+    let names: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "engine_initial_cycle",
+            "engine_propagation",
+            "engine_incremental",
+            "engine_peak_rss"
+        ]
+    );
+    let incremental = &scenarios[2];
+    let note = incremental["note"].as_str().unwrap_or_default();
+    assert!(note.starts_with("10 writes, 0 look-ups"), "{incremental}");
+    assert!(scenarios[0]["peer"]["value"]
+        .as_f64()
+        .is_some_and(|v| v > 0.0));
+}

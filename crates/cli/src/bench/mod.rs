@@ -13,6 +13,7 @@
 //! 4. `PATCH` adding one member to a group of `--big-group` members (responses exclude
 //!    `members`, as Entra ID asks) takes at most 1.5 times as long as on a group of 10.
 
+mod engine;
 mod languages;
 mod load;
 mod report;
@@ -61,6 +62,10 @@ pub struct BenchArgs {
     /// Measure the mapping and rule languages instead (one core, `--users` users, no server).
     #[arg(long)]
     pub languages: bool,
+    /// Measure the provisioning engine instead: initial cycle of `--users` users to a null
+    /// target and to another tenant, propagation latency, an incremental pass, peak memory.
+    #[arg(long, conflicts_with = "languages")]
+    pub engine: bool,
 }
 
 /// Alternating rounds of the GET scenario (bare, Scimitar, bare, …); the median ratio counts.
@@ -85,6 +90,9 @@ const PATCH_TARGET: f64 = 1.5;
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.languages {
         return languages::run(usize::try_from(args.users)?);
+    }
+    if args.engine {
+        return run_engine(&args).await;
     }
     let users = usize::try_from(args.users)?;
     let big_group = usize::try_from(args.big_group)?;
@@ -154,6 +162,46 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "seconds": args.seconds,
             "connections": args.connections,
             "latency_connections": LATENCY_CONNECTIONS,
+            "cpus": std::thread::available_parallelism().map_or(0, usize::from),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::to_json(config, &outcomes))?
+        );
+        eprint!("{table}");
+        eprintln!("{summary}");
+    } else {
+        print!("{table}");
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+/// `--engine`: seeds `--users` users, serves the store, and runs the engine scenarios.
+async fn run_engine(args: &BenchArgs) -> anyhow::Result<()> {
+    let users = usize::try_from(args.users)?;
+    let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
+    let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open(
+        &dir.path().join("scimitar.db"),
+    )?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let registry = Arc::new(Registry::builtin());
+    let (tenant_id, _token) = seed::tenant(&*store, &*clock).await?;
+    phase(&format!(
+        "seeding {users} users in {}",
+        dir.path().display()
+    ));
+    let user_ids = seed::users(store.clone(), clock.clone(), registry, &tenant_id, users).await?;
+    let state = AppState::new(store.clone(), clock.clone(), ServerConfig::default());
+    let (addr, scimitar) = serve(server::app(state)).await?;
+    let base = format!("http://{addr}/scim/v2");
+    let outcomes = engine::run(store, clock, &tenant_id, &user_ids, &base).await?;
+    scimitar.abort();
+    let table = report::table(&outcomes);
+    let summary = report::summary(&outcomes);
+    if args.json {
+        let config = json!({
+            "users": users,
             "cpus": std::thread::available_parallelism().map_or(0, usize::from),
         });
         println!(

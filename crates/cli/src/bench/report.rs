@@ -32,6 +32,9 @@ impl Outcome {
         o.insert("scenario".into(), json!(self.scenario));
         o.insert("value".into(), json!(round(self.value)));
         o.insert("unit".into(), json!(self.unit));
+        if !self.note.is_empty() {
+            o.insert("note".into(), json!(self.note));
+        }
         if let Some((label, value, unit)) = &self.peer {
             o.insert(
                 "peer".into(),
