@@ -69,6 +69,14 @@ pub enum AppCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Follow the app with a progress bar while a cycle runs, until it is in sync (exit 0) or
+    /// held, quarantined or disabled (exit 1, with the reason).
+    Watch {
+        name: String,
+        /// Seconds between two looks at the status.
+        #[arg(long, default_value_t = 0.5)]
+        every: f64,
+    },
     /// Assign a user or group to the app (or remove the assignment with --remove).
     Assign {
         name: String,
@@ -198,6 +206,18 @@ pub async fn run(args: AppArgs) -> anyhow::Result<()> {
             } else {
                 print::settings(&app);
                 print::status(at(&app, "status"));
+            }
+        }
+        AppCmd::Watch { name, every } => {
+            anyhow::ensure!(
+                every.is_finite() && every > 0.0,
+                "--every must be a positive number of seconds"
+            );
+            let settled =
+                crate::app_watch::watch(&client, &name, std::time::Duration::from_secs_f64(every))
+                    .await?;
+            if !settled {
+                std::process::exit(1);
             }
         }
         AppCmd::Assign {

@@ -5,6 +5,7 @@ mod admin;
 mod app_client;
 mod app_cmd;
 mod app_print;
+mod app_watch;
 mod bench;
 mod config;
 mod declared;

@@ -41,7 +41,11 @@ impl Server {
         envs: &[(&str, &str)],
     ) -> Server {
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        cmd.arg("serve");
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.arg("--data-dir")
             .arg(data)
             .args(args)
             .envs(envs.iter().copied())
@@ -698,4 +702,128 @@ fn app_help_explains_the_subcommands() {
     ] {
         assert!(text.contains(word), "app --help mentions {word}:\n{text}");
     }
+}
+
+/// `kill -9`: no graceful shutdown, as a crash.
+fn kill_hard(server: Server) {
+    let Server { mut child, .. } = server;
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Users in a tenant, by `totalResults`.
+async fn total_users(base: &str, token: &str) -> u64 {
+    let (status, list) = send(
+        reqwest::Method::GET,
+        &format!("{base}/Users?count=0"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    list["totalResults"].as_u64().unwrap()
+}
+
+/// An app provisions the `default` tenant into tenant `target` of the same server; the process
+/// is killed (SIGKILL) in the middle of the initial cycle and started again: every user ends
+/// up in the target exactly once, no action failed (a repeated create would be a 409), and
+/// `scimitar app watch` follows the rest of the cycle to "in sync".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_cycle_converges_without_duplicates() {
+    const USERS: usize = 2_000;
+    let dir = tempfile::tempdir().unwrap();
+    let first = Server::start(dir.path(), Some("boot-token"));
+    let port = first
+        .base
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (ok, _, err) = cli(dir.path(), &["tenant", "create", "target"]);
+    assert!(ok, "{err}");
+    let (ok, target_token, err) = cli(dir.path(), &["token", "create", "--tenant", "target"]);
+    assert!(ok, "{err}");
+    let target_token = target_token.trim().to_owned();
+    for chunk in 0..USERS / 500 {
+        let ops: Vec<Value> = (0..500)
+            .map(|i| {
+                let n = chunk * 500 + i;
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{n}"),
+                       "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                "userName": format!("crash{n}@example.com"), "active": true}})
+            })
+            .collect();
+        let (status, body) = send(
+            reqwest::Method::POST,
+            &format!("{}/Bulk", first.base),
+            "boot-token",
+            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    first.stop();
+
+    let config = dir.path().join("scimitar.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[apps]]\nname = \"mirror\"\nurl = \"http://127.0.0.1:{port}/scim/v2\"\n\
+             token_env = \"MIRROR_TOKEN\"\nscope = \"all\"\nprovision_groups = false\n\
+             [apps.dialect]\nbooleans_as_strings = false\n"
+        ),
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let args = [
+        "--listen",
+        listen.as_str(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let envs = [("MIRROR_TOKEN", target_token.as_str())];
+    let second = Server::start_with(dir.path(), Some("boot-token"), &args, &envs);
+    // Kill it once part of the cycle is done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = total_users(&second.base, &target_token).await;
+        if done >= 300 {
+            assert!(
+                done < USERS as u64,
+                "the cycle finished before the kill; use more users"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the initial cycle did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    kill_hard(second);
+
+    let third = Server::start_with(dir.path(), Some("boot-token"), &args, &envs);
+    let (ok, out, err) = app_cli(&third, "boot-token", &["watch", "mirror", "--every", "0.2"]);
+    assert!(ok, "watch: {out}\n{err}");
+    assert!(out.contains("in sync"), "{out}");
+    assert_eq!(total_users(&third.base, &target_token).await, USERS as u64);
+    let api = third.base.trim_end_matches("/scim/v2").to_owned();
+    let (status, failures) = send(
+        reqwest::Method::GET,
+        &format!("{api}/api/v1/apps/mirror/logs?status=failure"),
+        "boot-token",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(failures.as_array().map(Vec::len), Some(0), "{failures}");
+    let (_, app) = send(
+        reqwest::Method::GET,
+        &format!("{api}/api/v1/apps/mirror"),
+        "boot-token",
+        None,
+    )
+    .await;
+    assert_eq!(app["status"]["counts"]["usersActive"], USERS, "{app}");
+    third.stop();
 }

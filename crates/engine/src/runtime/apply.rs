@@ -71,6 +71,23 @@ pub struct UserOutcome {
     pub exchanges: Vec<Exchange>,
 }
 
+impl UserOutcome {
+    /// The outcome of leaving a user as it is.
+    pub fn unchanged(user: &PreparedUser, app_id: &str, now: Timestamp) -> UserOutcome {
+        let shadow = user.shadow.clone().unwrap_or_else(|| {
+            StoredShadow::pending(app_id, ResourceKind::User, &user.source_id, now)
+        });
+        UserOutcome {
+            shadow,
+            log: None,
+            newly_linked: false,
+            failed: None,
+            matching: None,
+            exchanges: Vec::new(),
+        }
+    }
+}
+
 /// The backoff of the `attempts`-th failure in a row: 30 s doubling to at most 6 h, with a
 /// deterministic jitter of up to a fifth (from the object's id) so retries of a failed batch
 /// spread out.
@@ -122,7 +139,7 @@ pub fn value_at(body: &Value, path: &str) -> Option<Value> {
     })
 }
 
-fn same(path: &str, sent: &Value, found: Option<&Value>) -> bool {
+pub(crate) fn same(path: &str, sent: &Value, found: Option<&Value>) -> bool {
     let Some(found) = found else {
         return false;
     };

@@ -3,12 +3,14 @@
 //!
 //! - [`prepare`]: load a batch of objects with shadows, assignments and manager links; plan.
 //! - [`apply`], [`group_apply`]: send one object's operations; shadow and log entry out.
+//! - [`drift`]: reconciliation reads accounts back and reports or corrects drift.
 //! - [`worker`]: one app's next step (changes, due retries, cycle pages, reconciliation),
 //!   deletion hold and quarantine; one store transaction per batch.
 //! - [`scheduler`]: the [`Engine`] handle: leases, one task per app, wake-ups on commit.
 //! - [`report`]: status, dry-run plans and provisioning on demand.
 
 pub mod apply;
+pub mod drift;
 pub mod group_apply;
 pub mod prepare;
 pub mod report;

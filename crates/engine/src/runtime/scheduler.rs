@@ -36,6 +36,8 @@ enum Command {
     ProvisionOne(String, oneshot::Sender<Result<Value>>),
     Approve(oneshot::Sender<Result<bool>>),
     Restart(oneshot::Sender<Result<()>>),
+    /// Look for work now (an assignment changed: its object is due).
+    Wake,
     Stop,
 }
 
@@ -258,6 +260,14 @@ impl Engine {
             .map(|r| r.commands.clone())
     }
 
+    /// Makes the app's worker look for work now, e.g. after an assignment made an object due.
+    /// Without a running worker here, nothing happens (the next one finds the object due).
+    pub fn wake(&self, app_id: &str) {
+        if let Some(tx) = self.sender(app_id) {
+            let _ = tx.try_send(Command::Wake);
+        }
+    }
+
     /// Provisions one user now and returns the step-by-step result (spec §4.4).
     pub async fn provision_on_demand(&self, record: &AppRecord, user_id: &str) -> Result<Value> {
         if let Some(tx) = self.sender(&record.id) {
@@ -396,6 +406,7 @@ async fn handle(worker: &mut Worker, cmd: Command) -> bool {
         Command::Restart(reply) => {
             let _ = reply.send(worker.restart().await);
         }
+        Command::Wake => {}
         Command::Stop => return false,
     }
     true

@@ -23,6 +23,7 @@ use crate::groups::GroupOperation;
 use crate::state::{Cycle, CycleKind, Held, Phase, Quarantine, RunState};
 
 use super::apply::{add, UserOutcome};
+use super::drift::should_check;
 use super::group_apply::GroupOutcome;
 use super::prepare::{string_list, Batch, PreparedGroup, PreparedUser, WAITING};
 use super::WorkerCtx;
@@ -57,6 +58,8 @@ pub struct BatchSummary {
 pub struct Worker {
     pub(crate) ctx: std::sync::Arc<WorkerCtx>,
     pub(crate) state: RunState,
+    /// Set while a reconciliation page is processed: in-step accounts are read back.
+    reconciling: bool,
 }
 
 impl std::fmt::Debug for Worker {
@@ -86,7 +89,11 @@ impl Worker {
         let state = record
             .map(|r| RunState::from_json(&r.state))
             .unwrap_or_default();
-        Ok(Worker { ctx, state })
+        Ok(Worker {
+            ctx,
+            state,
+            reconciling: false,
+        })
     }
 
     pub fn state(&self) -> &RunState {
@@ -310,9 +317,12 @@ impl Worker {
         if skip_groups {
             batch.groups.clear();
         }
+        self.reconciling = cycle.kind == CycleKind::Reconcile && kind == ResourceKind::User;
         let summary = self
             .process_with_cycle(batch, &cycle_id, next, finished, now)
-            .await?;
+            .await;
+        self.reconciling = false;
+        let summary = summary?;
         if summary.held {
             return Ok(Step::Held);
         }
@@ -391,7 +401,17 @@ impl Worker {
             let mut pending = Vec::with_capacity(chunk.len());
             for u in chunk {
                 let change = change_id(ResourceKind::User, &u.source_id);
-                pending.push(ctx.apply_user(u, cycle_id, change, now, log_noop));
+                let check = self.reconciling && should_check(u);
+                let ctx = &ctx;
+                pending.push(async move {
+                    if check {
+                        ctx.check_drift(u, cycle_id, now)
+                            .await
+                            .unwrap_or_else(|| UserOutcome::unchanged(u, &ctx.app_id, now))
+                    } else {
+                        ctx.apply_user(u, cycle_id, change, now, log_noop).await
+                    }
+                });
             }
             user_outcomes.extend(futures_util::future::join_all(pending).await);
         }

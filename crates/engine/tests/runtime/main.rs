@@ -15,4 +15,5 @@
 mod failures;
 mod groups;
 mod lifecycle;
+mod reconcile;
 mod support;

@@ -110,7 +110,7 @@ pub async fn assign(
         .store
         .set_assignment(&record.id, kind, id, true, state.clock.now())
         .await?;
-    engine.reload();
+    engine.wake(&record.id);
     Ok(ScimResponse {
         status: StatusCode::CREATED,
         ..ScimResponse::ok(json!({"type": kind.name(), "id": id}))
@@ -128,6 +128,9 @@ pub async fn unassign(
         .store
         .set_assignment(&record.id, kind, &id, false, state.clock.now())
         .await?;
+    if let Some(engine) = &state.engine {
+        engine.wake(&record.id);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
