@@ -463,3 +463,120 @@ async fn an_enabled_app_provisions_its_assigned_users_by_itself() {
         .await;
     assert_eq!(found["totalResults"], json!(1), "{found}");
 }
+
+/// A group of 10,000 members reaches another tenant with all its members (sent in chunks of
+/// the dialect's limit), and one member added and one removed in the directory become one
+/// small delta at the target (spec §1.4).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ten_thousand_member_group_is_provisioned_and_follows_member_deltas() {
+    use domain::schema::{Mode, Registry};
+    use domain::{ResourceKind, Write};
+    const N: usize = 10_000;
+    let l = live().await;
+    let tenant = l.store.tenant_by_name("default").await.unwrap().unwrap().id;
+    let registry = Registry::builtin();
+    let now = SystemClock.now();
+    let mut ids = Vec::with_capacity(N + 1);
+    for i in 0..=N {
+        let body = json!({"userName": format!("member{i}@example.com"), "active": true});
+        let v = registry
+            .validate(ResourceKind::User, body, Mode::Create)
+            .unwrap();
+        ids.push(
+            l.store
+                .create(&tenant, Write::whole(v), now)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let late = ids.pop().unwrap();
+    let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let group = json!({"displayName": "Everyone", "members": members});
+    let v = registry
+        .validate(ResourceKind::Group, group, Mode::Create)
+        .unwrap();
+    let group_id = l
+        .store
+        .create(&tenant, Write::whole(v), now)
+        .await
+        .unwrap()
+        .id;
+
+    let mut body = l.app_body("all");
+    body["enabled"] = json!(true);
+    body["scope"] = json!("all");
+    body["rate_limit"] = Value::Null;
+    body["concurrency"] = json!(16);
+    body["dialect"] = json!({"max_members_per_request": 2000});
+    let (status, _, text) = l.admin(Method::POST, "/api/v1/apps", Some(body)).await;
+    assert_eq!(status, 201, "{text}");
+    let l = &l;
+    let settled = |want_users: u64| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            let (_, s, _) = l.admin(Method::GET, "/api/v1/apps/all/status", None).await;
+            if s["state"] == json!("in sync")
+                && s["counts"]["usersActive"] == json!(want_users)
+                && s["pendingChanges"] == json!(0)
+            {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "not in sync: {s}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    };
+    settled(N as u64 + 1).await;
+    let target_members = || async {
+        let filter = "displayName%20eq%20%22Everyone%22";
+        let (_, found, _) = l
+            .send(
+                Method::GET,
+                &format!("/scim/v2/Groups?filter={filter}&excludedAttributes=members"),
+                &l.target_token,
+                None,
+            )
+            .await;
+        assert_eq!(found["totalResults"], json!(1), "{found}");
+        let id = found["Resources"][0]["id"].as_str().unwrap().to_owned();
+        let (_, g, _) = l
+            .send(
+                Method::GET,
+                &format!("/scim/v2/Groups/{id}"),
+                &l.target_token,
+                None,
+            )
+            .await;
+        g["members"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(target_members().await, N);
+
+    // One in, one out.
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": late}]},
+                       {"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])}]});
+    let (status, _, text) = l
+        .admin(
+            Method::PATCH,
+            &format!("/scim/v2/Groups/{group_id}?excludedAttributes=members"),
+            Some(patch),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    settled(N as u64 + 1).await;
+    assert_eq!(target_members().await, N);
+    let (_, logs, _) = l
+        .admin(
+            Method::GET,
+            &format!("/api/v1/apps/all/logs?user={group_id}&limit=1"),
+            None,
+        )
+        .await;
+    let delta = &logs[0]["details"]["modifiedProperties"][0];
+    assert_eq!(
+        (delta["added"].as_u64(), delta["removed"].as_u64()),
+        (Some(1), Some(1)),
+        "{logs}"
+    );
+}
