@@ -82,6 +82,18 @@ pub trait Store: Send + Sync + 'static {
         schema: &(dyn scim_filter::SchemaInfo + Sync),
     ) -> Result<Page>;
 
+    /// Resources of `kind` whose store sequence number is greater than `after`, in that order,
+    /// at most `limit`, each with its sequence number: how the engine walks a whole tenant in
+    /// pages, without counting it and without a filter.
+    async fn walk(
+        &self,
+        tenant_id: &str,
+        kind: ResourceKind,
+        after: i64,
+        limit: usize,
+        load: Load,
+    ) -> Result<Vec<(i64, StoredResource)>>;
+
     // --- change log --------------------------------------------------------------------------
     /// Changes with `seq > after`, oldest first, at most `limit`.
     async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<Change>>;

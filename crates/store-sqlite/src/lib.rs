@@ -284,6 +284,19 @@ impl domain::Store for SqliteStore {
         .await
     }
 
+    async fn walk(
+        &self,
+        tenant_id: &str,
+        kind: ResourceKind,
+        after: i64,
+        limit: usize,
+        load: Load,
+    ) -> Result<Vec<(i64, StoredResource)>> {
+        let tenant_id = tenant_id.to_owned();
+        self.read(move |conn| query::walk(conn, &tenant_id, kind, after, limit, load))
+            .await
+    }
+
     async fn query(
         &self,
         tenant_id: &str,

@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 
-use domain::{Error, Page, Query, ResourceKind, Result, StoredResource};
+use domain::{Error, Load, Page, Query, ResourceKind, Result, StoredResource};
 use rusqlite::{params, Connection, OptionalExtension};
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, SchemaInfo};
 use serde_json::{json, Map, Value};
@@ -110,6 +110,38 @@ fn to_resources(
 ) -> Result<Vec<StoredResource>> {
     rows.into_iter()
         .map(|row| row.into_resource(conn, kind, query.load))
+        .collect()
+}
+
+/// Resources with `seq > after`, in `seq` order: the engine's walk over a whole tenant.
+pub(crate) fn walk(
+    conn: &Connection,
+    tenant_id: &str,
+    kind: ResourceKind,
+    after: i64,
+    limit: usize,
+    load: Load,
+) -> Result<Vec<(i64, StoredResource)>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM resources WHERE tenant_id = ?1 AND kind = ?2
+             AND seq > ?3 ORDER BY seq LIMIT ?4"
+        ))
+        .sql()?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(
+            params![tenant_id, kind.name(), after, limit],
+            RawRow::from_row,
+        )
+        .sql()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .sql()?;
+    rows.into_iter()
+        .map(|row| {
+            let seq = row.seq;
+            row.into_resource(conn, kind, load).map(|r| (seq, r))
+        })
         .collect()
 }
 

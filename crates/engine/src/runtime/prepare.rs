@@ -20,6 +20,8 @@ use super::WorkerCtx;
 pub struct Batch {
     pub users: BTreeSet<String>,
     pub groups: BTreeSet<String>,
+    /// Users already read (a page of a full cycle), as SCIM JSON: not read again.
+    pub loaded: BTreeMap<String, Value>,
 }
 
 impl Batch {
@@ -149,7 +151,8 @@ impl WorkerCtx {
         let group_ids: Vec<String> = batch.groups.iter().cloned().collect();
         let groups = self.prepare_groups(&group_ids, batch).await?;
         let user_ids: Vec<String> = batch.users.iter().cloned().collect();
-        let users = self.prepare_users(&user_ids, now).await?;
+        let loaded = std::mem::take(&mut batch.loaded);
+        let users = self.prepare_loaded(&user_ids, loaded, now).await?;
         Ok((users, groups))
     }
 
@@ -238,10 +241,23 @@ impl WorkerCtx {
         ids: &[String],
         now: Timestamp,
     ) -> Result<Vec<PreparedUser>> {
+        self.prepare_loaded(ids, BTreeMap::new(), now).await
+    }
+
+    /// As [`Self::prepare_users`], with some users already read.
+    async fn prepare_loaded(
+        &self,
+        ids: &[String],
+        mut loaded: BTreeMap<String, Value>,
+        now: Timestamp,
+    ) -> Result<Vec<PreparedUser>> {
         let shadows = self.shadow_map(ResourceKind::User, ids).await?;
         let mut sources = BTreeMap::new();
         for id in ids {
-            let user = self.load(ResourceKind::User, id, Load::ALL).await?;
+            let user = match loaded.remove(id) {
+                Some(user) => Some(user),
+                None => self.load(ResourceKind::User, id, Load::ALL).await?,
+            };
             sources.insert(id.clone(), user);
         }
         let groups_of = |user: &Option<Value>| -> Vec<String> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::{EngineCommit, LogEntry, LogStatus, Query, ResourceKind, Result, ShadowCounts};
+use domain::{EngineCommit, LogEntry, LogStatus, ResourceKind, Result, ShadowCounts};
 use serde_json::{json, Value};
 
 use crate::groups::{member_changes, GroupOperation};
@@ -142,28 +142,31 @@ impl WorkerCtx {
     /// listed (all are counted); skips are counted, not listed.
     pub async fn dry_run(&self, limit: usize) -> Result<Value> {
         let now = self.clock.now();
-        let registry = domain::schema::Registry::builtin();
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         let mut listed = Vec::new();
         for kind in [ResourceKind::User, ResourceKind::Group] {
-            let mut cursor = String::new();
+            let mut after = 0i64;
             loop {
-                let query = Query {
-                    filter: None,
-                    sort_by: None,
-                    descending: false,
-                    start_index: 1,
-                    count: PAGE as u64,
-                    cursor: Some(cursor.clone()),
-                    load: domain::Load::NONE,
-                };
                 let page = self
                     .store
-                    .query(&self.tenant_id, kind, &query, &registry.info(kind))
+                    .walk(&self.tenant_id, kind, after, PAGE, domain::Load::ALL)
                     .await?;
-                let ids: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
+                let full = page.len() == PAGE;
+                after = page.last().map_or(after, |(seq, _)| *seq);
+                let ids: Vec<String> = page.iter().map(|(_, r)| r.id.clone()).collect();
+                let mut loaded = Batch::default();
                 if kind == ResourceKind::User {
-                    for user in self.prepare_users(&ids, now).await? {
+                    for (_, r) in page {
+                        let id = r.id.clone();
+                        loaded.add(kind, &id);
+                        loaded
+                            .loaded
+                            .insert(id, Value::Object(domain::render::render(r, "")));
+                    }
+                }
+                if kind == ResourceKind::User {
+                    let (users, _) = self.prepare(&mut loaded, now).await?;
+                    for user in users {
                         for op in &user.plan.operations {
                             let (action, detail) = user_op_json(op);
                             *counts.entry(action.to_owned()).or_default() += 1;
@@ -256,9 +259,8 @@ impl WorkerCtx {
                         }
                     }
                 }
-                match page.next_cursor {
-                    Some(next) => cursor = next,
-                    None => break,
+                if !full {
+                    break;
                 }
             }
         }

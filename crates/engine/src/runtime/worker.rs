@@ -277,33 +277,33 @@ impl Worker {
             Phase::Users => ResourceKind::User,
             Phase::Groups => ResourceKind::Group,
         };
-        let query = Query {
-            filter: None,
-            sort_by: None,
-            descending: false,
-            start_index: 1,
-            count: PAGE as u64,
-            cursor: Some(cycle.after.clone()),
-            load: domain::Load::NONE,
-        };
-        let info = domain::schema::Registry::builtin();
+        let after: i64 = cycle.after.parse().unwrap_or(0);
         let page = self
             .ctx
             .store
-            .query(&self.ctx.tenant_id, kind, &query, &info.info(kind))
+            .walk(&self.ctx.tenant_id, kind, after, PAGE, domain::Load::ALL)
             .await?;
         let mut batch = Batch::default();
-        for r in &page.resources {
+        for (_, r) in &page {
             batch.add(kind, &r.id);
         }
-        let n = page.resources.len();
-        match (page.next_cursor, cycle.phase) {
-            (Some(next), _) => cycle.after = next,
-            (None, Phase::Users) => {
+        let n = page.len();
+        let last = page.last().map(|(seq, _)| *seq);
+        if kind == ResourceKind::User {
+            for (_, r) in page {
+                let id = r.id.clone();
+                batch
+                    .loaded
+                    .insert(id, Value::Object(domain::render::render(r, "")));
+            }
+        }
+        match (last, cycle.phase) {
+            (Some(seq), _) if n == PAGE => cycle.after = seq.to_string(),
+            (_, Phase::Users) => {
                 cycle.phase = Phase::Groups;
                 cycle.after = String::new();
             }
-            (None, Phase::Groups) => cycle.after = "done".to_owned(),
+            (_, Phase::Groups) => cycle.after = "done".to_owned(),
         }
         if kind == ResourceKind::User {
             cycle.done = cycle.done.saturating_add(n as u64);

@@ -84,4 +84,5 @@ store_suite!(
     provisioning::logs_filter_and_page,
     provisioning::leases,
     provisioning::change_feed_follows_the_change_log,
+    provisioning::walk_pages_in_store_order,
 );

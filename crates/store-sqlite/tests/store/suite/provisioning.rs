@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use domain::{
-    AppRecord, EngineCommit, Error, LogEntry, LogQuery, LogStatus, ResourceKind, Shadow,
+    AppRecord, EngineCommit, Error, Load, LogEntry, LogQuery, LogStatus, ResourceKind, Shadow,
     ShadowCounts, ShadowState, Store,
 };
 use serde_json::{json, Value};
@@ -910,4 +910,46 @@ pub async fn change_feed_follows_the_change_log(store: Arc<dyn Store>) {
     let late = store.change_feed();
     assert_eq!(*late.borrow(), newer);
     assert!(!late.has_changed().unwrap());
+}
+
+/// `walk` pages through one tenant's resources of one kind in store order, with their
+/// sequence numbers, and only those.
+pub async fn walk_pages_in_store_order(store: Arc<dyn Store>) {
+    let t = tenant(&store, "acme").await;
+    let other = tenant(&store, "other").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(user(&store, &t, &format!("w{i}@example.com")).await.id);
+    }
+    user(&store, &other, "elsewhere@example.com").await;
+    group(&store, &t, "Not a user", &[]).await;
+
+    let first = store
+        .walk(&t, ResourceKind::User, 0, 2, Load::NONE)
+        .await
+        .unwrap();
+    let got: Vec<&str> = first.iter().map(|(_, r)| r.id.as_str()).collect();
+    assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
+    assert!(first[0].0 < first[1].0);
+    let rest = store
+        .walk(&t, ResourceKind::User, first[1].0, 10, Load::ALL)
+        .await
+        .unwrap();
+    let got: Vec<&str> = rest.iter().map(|(_, r)| r.id.as_str()).collect();
+    assert_eq!(got, [ids[2].as_str(), ids[3].as_str(), ids[4].as_str()]);
+    assert!(
+        rest[0].1.groups.is_some(),
+        "Load::ALL loads the user's groups"
+    );
+    let last = rest.last().unwrap().0;
+    assert!(store
+        .walk(&t, ResourceKind::User, last, 10, Load::NONE)
+        .await
+        .unwrap()
+        .is_empty());
+    let groups = store
+        .walk(&t, ResourceKind::Group, 0, 10, Load::NONE)
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
 }
