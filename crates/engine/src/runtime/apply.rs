@@ -372,6 +372,8 @@ impl WorkerCtx {
             }),
         });
         self.count(action, status);
+        metrics::histogram!("scimitar_provisioning_action_duration_seconds", "app" => self.name.clone())
+            .record(duration_ms as f64 / 1000.0);
         UserOutcome {
             shadow,
             log,

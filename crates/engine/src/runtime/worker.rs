@@ -245,7 +245,28 @@ impl Worker {
         self.ctx
             .store
             .put_app_state(&self.ctx.app_id, &self.state.to_json())
-            .await
+            .await?;
+        self.publish_gauges();
+        Ok(())
+    }
+
+    /// The app's state as Prometheus gauges: cycle progress, quarantine, held deletions, the
+    /// watermark.
+    fn publish_gauges(&self) {
+        let app = self.ctx.name.clone();
+        let (done, total) = self
+            .state
+            .cycle
+            .as_ref()
+            .map_or((0, 0), |c| (c.done, c.total));
+        metrics::gauge!("scimitar_app_cycle_done", "app" => app.clone()).set(done as f64);
+        metrics::gauge!("scimitar_app_cycle_total", "app" => app.clone()).set(total as f64);
+        metrics::gauge!("scimitar_app_quarantined", "app" => app.clone())
+            .set(f64::from(u8::from(self.state.quarantine.is_some())));
+        metrics::gauge!("scimitar_app_deletions_held", "app" => app.clone())
+            .set(f64::from(u8::from(self.state.held.is_some())));
+        metrics::gauge!("scimitar_app_watermark", "app" => app)
+            .set(self.state.watermark.unwrap_or(0) as f64);
     }
 
     async fn process_changes(&mut self, changes: &[Change], last: i64) -> Result<usize> {
@@ -556,6 +577,7 @@ impl Worker {
             state: Some(self.state.to_json()),
         };
         ctx.store.commit_engine(&ctx.app_id, commit).await?;
+        self.publish_gauges();
         Ok(BatchSummary {
             users: users.len(),
             groups: groups.len(),
@@ -746,6 +768,7 @@ impl Worker {
             .store
             .commit_engine(&self.ctx.app_id, commit)
             .await?;
+        self.publish_gauges();
         Ok(BatchSummary {
             users: users.len(),
             groups: groups.len(),

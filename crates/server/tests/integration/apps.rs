@@ -462,6 +462,25 @@ async fn an_enabled_app_provisions_its_assigned_users_by_itself() {
         )
         .await;
     assert_eq!(found["totalResults"], json!(1), "{found}");
+    let metrics = l
+        .http
+        .get(format!("{}/metrics", l.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("scimitar_app_watermark{app=\"crm\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "scimitar_provisioning_actions_total{app=\"crm\",action=\"create\",status=\"success\"}"
+        ),
+        "{metrics}"
+    );
 }
 
 /// A group of 10,000 members reaches another tenant with all its members (sent in chunks of
