@@ -38,6 +38,8 @@ pub struct Dialect {
     pub manager_as_object: bool,
     /// Remove members with `members[value eq "id"]` paths instead of a value list.
     pub remove_members_by_path: bool,
+    /// Update groups (renames, members) with one `PUT` of the whole group instead of PATCH.
+    pub groups_by_put: bool,
 }
 
 impl Default for Dialect {
@@ -47,6 +49,7 @@ impl Default for Dialect {
             max_members_per_request: 1_000,
             manager_as_object: false,
             remove_members_by_path: false,
+            groups_by_put: false,
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct DialectSpec {
     /// Remove group members one `members[value eq "id"]` path at a time (RFC 7644), instead of
     /// Entra's `Remove` with a value list.
     pub remove_members_by_path: bool,
+    /// Update groups with one `PUT` of the whole group (renames and members) instead of PATCH,
+    /// for targets without group PATCH.
+    pub groups_by_put: bool,
 }
 
 impl Default for DialectSpec {
@@ -77,6 +80,7 @@ impl Default for DialectSpec {
             max_members_per_request: d.max_members_per_request,
             manager_as_object: d.manager_as_object,
             remove_members_by_path: d.remove_members_by_path,
+            groups_by_put: d.groups_by_put,
         }
     }
 }
@@ -254,6 +258,7 @@ impl AppSpec {
             max_members_per_request: self.dialect.max_members_per_request.max(1),
             manager_as_object: self.dialect.manager_as_object,
             remove_members_by_path: self.dialect.remove_members_by_path,
+            groups_by_put: self.dialect.groups_by_put,
         };
         Ok(app)
     }

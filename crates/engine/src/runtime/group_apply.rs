@@ -49,6 +49,7 @@ impl WorkerCtx {
         let mut result: Result<(), TargetError> = Ok(());
         let mut skipped = None;
         let mut deleted = false;
+        let mut rename_by_put = false;
         for op in &group.plan.operations {
             let step = match op {
                 GroupOperation::NoOp { reason } => {
@@ -99,8 +100,14 @@ impl WorkerCtx {
                     operations,
                 } => {
                     action = "update";
-                    self.patch(ResourceKind::Group, id, operations, &mut exchanges)
-                        .await
+                    if self.app.dialect.groups_by_put {
+                        // Sent with the members in one PUT below.
+                        rename_by_put = true;
+                        Ok(())
+                    } else {
+                        self.patch(ResourceKind::Group, id, operations, &mut exchanges)
+                            .await
+                    }
                 }
                 GroupOperation::Delete { target_id: id } => {
                     action = "delete";
@@ -122,7 +129,9 @@ impl WorkerCtx {
                 let lookup = |source: &str| member_targets.get(source).cloned();
                 let changes = member_changes(&group.member_users, &members_sent, &lookup);
                 let dialect = &self.app.dialect;
-                let ops = if dialect.remove_members_by_path {
+                let ops = if dialect.groups_by_put {
+                    Vec::new()
+                } else if dialect.remove_members_by_path {
                     let mut ops =
                         membership_deltas(&changes.added, &[], dialect.max_members_per_request);
                     ops.extend(removals_by_path(&changes.removed));
@@ -135,6 +144,32 @@ impl WorkerCtx {
                     )
                 };
                 let mut sent_all = true;
+                let changed = !changes.added.is_empty() || !changes.removed.is_empty();
+                if dialect.groups_by_put && (changed || rename_by_put) {
+                    let members: Vec<Value> =
+                        changes.record.iter().map(|m| json!({"value": m})).collect();
+                    let body = json!({
+                        "schemas": [crate::groups::GROUP_SCHEMA],
+                        "displayName": group.source.as_ref().and_then(|g| g.get("displayName")),
+                        "externalId": group.source_id,
+                        "members": members,
+                    });
+                    let put = self.target.replace(ResourceKind::Group, id, &body).await;
+                    exchanges.push(Exchange {
+                        method: "PUT",
+                        path: format!("/Groups/{id}"),
+                        request: Some(json!({"displayName": body.get("displayName"), "members": format!("{} members", changes.record.len())})),
+                        status: match &put {
+                            Ok(_) => "200".to_owned(),
+                            Err(e) => e.to_string(),
+                        },
+                        response: None,
+                    });
+                    if let Err(e) = put {
+                        result = Err(e);
+                        sent_all = false;
+                    }
+                }
                 for op in &ops {
                     if let Err(e) = self
                         .patch(

@@ -136,3 +136,44 @@ async fn a_large_group_gets_its_members_in_chunks_and_one_member_change_is_one_p
         "one Add of one member"
     );
 }
+
+#[tokio::test]
+async fn a_put_dialect_target_gets_whole_groups_and_no_patch() {
+    let mut s = spec();
+    s.scope = Scope::All;
+    s.dialect.groups_by_put = true;
+    let w = World::new(s).await;
+    let a = w.user("pa@example.com", json!({})).await;
+    let b = w.user("pb@example.com", json!({})).await;
+    let group = w
+        .create(
+            ResourceKind::Group,
+            json!({"displayName": "Ops", "members": [{"value": a.id}]}),
+        )
+        .await;
+    let mut worker = w.worker().await;
+    w.sync(&mut worker).await;
+    assert_eq!(member_count(&target_group(&w, "Ops").await), 1);
+    let patches = w.faults.patches.load(Ordering::SeqCst);
+
+    w.update(
+        ResourceKind::Group,
+        &group.id,
+        json!({"displayName": "Operations", "members": [{"value": a.id}, {"value": b.id}]}),
+    )
+    .await;
+    w.sync(&mut worker).await;
+    let g = target_group(&w, "Operations").await;
+    assert_eq!(member_count(&g), 2, "{g}");
+    assert_eq!(
+        w.faults.patches.load(Ordering::SeqCst),
+        patches,
+        "no PATCH was sent"
+    );
+    let log = &w.logs(Some(&group.id)).await[0];
+    assert!(
+        log.details["requests"].to_string().contains("PUT"),
+        "{}",
+        log.details
+    );
+}
