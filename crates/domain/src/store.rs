@@ -147,6 +147,13 @@ pub trait Store: Send + Sync + 'static {
         kind: ResourceKind,
         source_ids: &[String],
     ) -> Result<Vec<Shadow>>;
+    /// The shadows linked to these target ids (any state), in no particular order.
+    async fn shadows_by_target(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        target_ids: &[String],
+    ) -> Result<Vec<Shadow>>;
     /// The app's shadows of `kind` with `source_id > after`, ordered by source id, at most `limit`.
     async fn shadows_after(
         &self,

@@ -27,6 +27,15 @@ pub trait Target: Send + Sync {
         value: &str,
     ) -> Result<Vec<TargetResource>, TargetError>;
 
+    /// One page of all resources of `kind` (`GET /Users?startIndex=…&count=…`), with the
+    /// target's `totalResults`. Reconciliation uses it to find accounts nobody provisioned.
+    async fn list(
+        &self,
+        kind: ResourceKind,
+        start_index: u64,
+        count: u64,
+    ) -> Result<(Vec<TargetResource>, u64), TargetError>;
+
     /// The resource with this target id, `None` if the target answers 404.
     async fn get(
         &self,

@@ -18,12 +18,15 @@ pub enum CycleKind {
     Reconcile,
 }
 
-/// The phase of a full cycle: users first, then groups and memberships (spec §4.1).
+/// The phase of a full cycle: users first, then groups and memberships (spec §4.1), then —
+/// reconciling — the target's own list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Users,
     Groups,
+    /// Reconciliation only: the target's accounts, looking for ones nobody provisioned.
+    Target,
 }
 
 /// A full cycle in progress, resumable after a restart.

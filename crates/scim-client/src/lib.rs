@@ -406,6 +406,40 @@ impl Target for ScimClient {
         }
     }
 
+    async fn list(
+        &self,
+        kind: ResourceKind,
+        start_index: u64,
+        count: u64,
+    ) -> Result<(Vec<TargetResource>, u64), TargetError> {
+        let mut url = self.url(&[kind.endpoint()]);
+        url.query_pairs_mut()
+            .append_pair("startIndex", &start_index.max(1).to_string())
+            .append_pair("count", &count.to_string());
+        self.group_reads_exclude_members(kind, &mut url);
+        let what = format!("GET {} page at {start_index}", url.path());
+        let answer = self.send(Method::GET, url, None).await?;
+        let mut json = parse_json(&what, &answer)?;
+        let Some(total) = json.get("totalResults").and_then(Value::as_u64) else {
+            return Err(incompatible(&what, "ListResponse has no totalResults"));
+        };
+        let items = match json.get_mut("Resources").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => {
+                return Err(incompatible(
+                    &what,
+                    "ListResponse Resources is not an array",
+                ))
+            }
+        };
+        let resources = items
+            .into_iter()
+            .map(|item| into_resource(&what, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((resources, total))
+    }
+
     async fn get(
         &self,
         kind: ResourceKind,

@@ -119,6 +119,28 @@ pub(crate) fn shadows(
     )
 }
 
+/// The shadows linked to these target ids (the reverse of [`shadows`]).
+pub(crate) fn shadows_by_target(
+    conn: &Connection,
+    app_id: &str,
+    kind: ResourceKind,
+    target_ids: &[String],
+) -> Result<Vec<Shadow>> {
+    if target_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(target_ids)
+        .map_err(|e| Error::Internal(format!("cannot serialise ids: {e}")))?;
+    collect_shadows(
+        conn,
+        &format!(
+            "SELECT {SHADOW_COLUMNS} FROM shadows
+             WHERE app_id = ?1 AND kind = ?2 AND target_id IN (SELECT value FROM json_each(?3))"
+        ),
+        params![app_id, kind.name(), ids],
+    )
+}
+
 pub(crate) fn shadows_after(
     conn: &Connection,
     app_id: &str,

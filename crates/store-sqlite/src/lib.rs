@@ -408,6 +408,17 @@ impl domain::Store for SqliteStore {
             .await
     }
 
+    async fn shadows_by_target(
+        &self,
+        app_id: &str,
+        kind: ResourceKind,
+        target_ids: &[String],
+    ) -> Result<Vec<Shadow>> {
+        let (app_id, target_ids) = (app_id.to_owned(), target_ids.to_vec());
+        self.read(move |conn| engine_state::shadows_by_target(conn, &app_id, kind, &target_ids))
+            .await
+    }
+
     async fn shadows_after(
         &self,
         app_id: &str,

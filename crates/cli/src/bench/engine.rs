@@ -44,6 +44,14 @@ impl ScimTarget for NullTarget {
     ) -> Result<Vec<TargetResource>, TargetError> {
         Ok(Vec::new())
     }
+    async fn list(
+        &self,
+        _: ResourceKind,
+        _: u64,
+        _: u64,
+    ) -> Result<(Vec<TargetResource>, u64), TargetError> {
+        Ok((Vec::new(), 0))
+    }
     async fn get(&self, _: ResourceKind, _: &str) -> Result<Option<TargetResource>, TargetError> {
         Ok(None)
     }
@@ -91,6 +99,14 @@ impl ScimTarget for Counting {
     ) -> Result<Vec<TargetResource>, TargetError> {
         self.finds.fetch_add(1, Ordering::Relaxed);
         self.inner.find(k, a, v).await
+    }
+    async fn list(
+        &self,
+        k: ResourceKind,
+        start: u64,
+        count: u64,
+    ) -> Result<(Vec<TargetResource>, u64), TargetError> {
+        self.inner.list(k, start, count).await
     }
     async fn get(&self, k: ResourceKind, id: &str) -> Result<Option<TargetResource>, TargetError> {
         self.inner.get(k, id).await

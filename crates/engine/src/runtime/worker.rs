@@ -297,6 +297,7 @@ impl Worker {
         let kind = match cycle.phase {
             Phase::Users => ResourceKind::User,
             Phase::Groups => ResourceKind::Group,
+            Phase::Target => return self.target_page(cycle, now).await,
         };
         let after: i64 = cycle.after.parse().unwrap_or(0);
         let page = self
@@ -324,7 +325,11 @@ impl Worker {
                 cycle.phase = Phase::Groups;
                 cycle.after = String::new();
             }
-            (_, Phase::Groups) => cycle.after = "done".to_owned(),
+            (_, Phase::Groups) if cycle.kind == CycleKind::Reconcile => {
+                cycle.phase = Phase::Target;
+                cycle.after = "1".to_owned();
+            }
+            (_, _) => cycle.after = "done".to_owned(),
         }
         if kind == ResourceKind::User {
             cycle.done = cycle.done.saturating_add(n as u64);
@@ -352,6 +357,92 @@ impl Worker {
             return Ok(Step::Worked("finished the cycle".into()));
         }
         Ok(Step::Worked(format!("cycle page of {n} {}s", kind.name())))
+    }
+
+    /// The last phase of a reconciliation: a page of the target's accounts, each one no
+    /// shadow links to reported as drift (created in the target by hand). Left as they are.
+    async fn target_page(&mut self, mut cycle: Cycle, now: Timestamp) -> Result<Step> {
+        let start: u64 = cycle.after.parse().unwrap_or(1);
+        let (page, total) = match self
+            .ctx
+            .target
+            .list(ResourceKind::User, start, PAGE as u64)
+            .await
+        {
+            Ok(listed) => listed,
+            Err(e) => {
+                // The target cannot be listed: the cycle ends without this look.
+                tracing::warn!(app = %self.ctx.name, error = %e, "cannot list the target's accounts");
+                (Vec::new(), 0)
+            }
+        };
+        let ids: Vec<String> = page.iter().map(|r| r.id.clone()).collect();
+        let known: std::collections::HashSet<String> = self
+            .ctx
+            .store
+            .shadows_by_target(&self.ctx.app_id, ResourceKind::User, &ids)
+            .await?
+            .into_iter()
+            .filter_map(|s| s.target_id)
+            .collect();
+        let logs: Vec<LogEntry> = page
+            .iter()
+            .filter(|r| !known.contains(&r.id))
+            .map(|r| {
+                let name = r
+                    .body
+                    .get("userName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                LogEntry {
+                    seq: 0,
+                    app_id: self.ctx.app_id.clone(),
+                    at: now,
+                    cycle_id: cycle.id.clone(),
+                    change_id: "reconcile".to_owned(),
+                    kind: ResourceKind::User,
+                    source_id: String::new(),
+                    target_id: Some(r.id.clone()),
+                    action: "other".to_owned(),
+                    status: LogStatus::Warning,
+                    reason: format!(
+                        "drift: target account {} ({name}) was not provisioned by this app \
+                         (created in the target by hand, or matched by nothing); left as it is",
+                        r.id
+                    ),
+                    error_code: None,
+                    duration_ms: 0,
+                    details: json!({"displayName": name}),
+                }
+            })
+            .collect();
+        let n = page.len() as u64;
+        let next = start.saturating_add(n);
+        let finished = n == 0 || next > total;
+        cycle.after = next.to_string();
+        if finished {
+            self.state.cycle = None;
+            self.state.last_cycle_end = Some(now);
+        } else {
+            self.state.cycle = Some(cycle.clone());
+        }
+        let unknown = logs.len();
+        let commit = EngineCommit {
+            shadows: Vec::new(),
+            logs,
+            state: Some(self.state.to_json()),
+        };
+        self.ctx
+            .store
+            .commit_engine(&self.ctx.app_id, commit)
+            .await?;
+        self.publish_gauges();
+        if finished {
+            tracing::info!(app = %self.ctx.name, id = %cycle.id, "provisioning cycle finished");
+        }
+        Ok(Step::Worked(format!(
+            "target page at {start}: {unknown} account(s) not provisioned by this app"
+        )))
     }
 
     async fn process_with_cycle(

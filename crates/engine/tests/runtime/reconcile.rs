@@ -29,6 +29,15 @@ async fn drift_is_reported_at_the_next_reconciliation() {
     let mut worker = w.worker().await;
     w.sync(&mut worker).await;
     hand_edit(&w, "ivy@example.com", "Hacked").await;
+    let stranger = w
+        .peer_client
+        .create(
+            ResourceKind::User,
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "stranger@example.com"}),
+        )
+        .await
+        .unwrap();
 
     // Before the interval: nothing looks at the target.
     w.clock.advance(39 * 60);
@@ -45,6 +54,26 @@ async fn drift_is_reported_at_the_next_reconciliation() {
     assert_eq!(log.details["drift"][0]["newValue"], "Analyst");
     // Reported only.
     assert_eq!(w.target_user("ivy@example.com").await["title"], "Hacked");
+    // The account made by hand in the target is reported too, and left alone.
+    let strangers: Vec<_> = w
+        .logs(None)
+        .await
+        .into_iter()
+        .filter(|l| l.target_id.as_deref() == Some(stranger.id.as_str()))
+        .collect();
+    assert_eq!(strangers.len(), 1, "{strangers:?}");
+    assert_eq!(strangers[0].status, LogStatus::Warning);
+    assert!(
+        strangers[0].reason.contains("stranger@example.com"),
+        "{}",
+        strangers[0].reason
+    );
+    assert!(strangers[0].reason.contains("not provisioned by this app"));
+    assert_eq!(w.target_users("stranger@example.com").await.len(), 1);
+    assert!(
+        worker.state().cycle.is_none(),
+        "the reconciliation finished"
+    );
 }
 
 #[tokio::test]

@@ -144,6 +144,15 @@ impl Target for FaultTarget {
         self.faults.finds.fetch_add(1, Ordering::SeqCst);
         self.inner.find(kind, a, v).await
     }
+    async fn list(
+        &self,
+        kind: ResourceKind,
+        start: u64,
+        count: u64,
+    ) -> Result<(Vec<TargetResource>, u64), TargetError> {
+        self.fail()?;
+        self.inner.list(kind, start, count).await
+    }
     async fn get(
         &self,
         kind: ResourceKind,

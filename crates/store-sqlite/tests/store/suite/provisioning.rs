@@ -414,6 +414,23 @@ pub async fn shadows_round_trip(store: Arc<dyn Store>) {
     .await;
     commit(&store, "a2", vec![other_app.clone()], vec![]).await;
 
+    // The reverse lookup: by target id, of this app and kind only.
+    let by_target = store
+        .shadows_by_target(
+            "a1",
+            ResourceKind::User,
+            &["T-1".to_owned(), "T-9".to_owned()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_target, vec![full.clone()]);
+    assert!(store
+        .shadows_by_target("a2", ResourceKind::User, &["T-1".to_owned()])
+        .await
+        .unwrap()
+        .iter()
+        .all(|s| s.app_id == "a2"));
+
     let ids = ["u1".to_owned(), "u2".to_owned(), "u3".to_owned()];
     let mut users = store.shadows("a1", ResourceKind::User, &ids).await.unwrap();
     users.sort_by(|a, b| a.source_id.cmp(&b.source_id));
