@@ -89,6 +89,9 @@ pub struct RunState {
     pub held: Option<Held>,
     pub window: Window,
     pub last_error: Option<String>,
+    /// The fingerprint of the settings the last initial cycle ran with: changed mappings,
+    /// scope or scoping start a new one (spec §4.1), as a restart would.
+    pub settings: Option<String>,
     /// Totals since the app was created or restarted.
     pub total_successes: u64,
     pub total_failures: u64,

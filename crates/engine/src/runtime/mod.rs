@@ -51,6 +51,20 @@ impl std::fmt::Debug for WorkerCtx {
 }
 
 impl WorkerCtx {
+    /// What identifies the settings that decide what is sent (mappings, matching, scope,
+    /// scoping, deprovisioning, dialect); limits and credentials do not count.
+    pub fn settings_fingerprint(&self) -> String {
+        let s = &self.spec;
+        serde_json::json!({
+            "mappings": s.mappings, "matching": s.matching,
+            "scope": serde_json::to_value(s).ok().and_then(|v| v.get("scope").cloned()),
+            "scoping": s.scoping, "groups": s.provision_groups,
+            "deprovisioning": serde_json::to_value(s).ok().and_then(|v| v.get("deprovisioning").cloned()),
+            "skip": s.skip_out_of_scope_deletions, "dialect": s.dialect,
+        })
+        .to_string()
+    }
+
     /// The context of a stored app; the error says what in its spec is wrong.
     pub fn new(
         record: &AppRecord,

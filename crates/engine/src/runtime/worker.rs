@@ -133,6 +133,14 @@ impl Worker {
             self.start_cycle(CycleKind::Initial, now).await?;
             return Ok(Step::Worked("started the initial cycle".into()));
         };
+        let settings = self.ctx.settings_fingerprint();
+        if self.state.cycle.is_none() && self.state.settings.as_ref() != Some(&settings) {
+            tracing::info!(app = %self.ctx.name, "settings changed: a new initial cycle");
+            self.start_cycle(CycleKind::Initial, now).await?;
+            return Ok(Step::Worked(
+                "settings changed: started a new initial cycle".into(),
+            ));
+        }
         let changes = self
             .ctx
             .store
@@ -228,6 +236,7 @@ impl Worker {
             )
             .await?
             .total;
+        self.state.settings = Some(self.ctx.settings_fingerprint());
         self.state.cycle = Some(Cycle {
             id: uuid::Uuid::new_v4().to_string(),
             kind,

@@ -262,3 +262,56 @@ async fn the_manager_reference_is_sent_once_the_manager_exists() {
         w.logs(Some(&report.id)).await
     );
 }
+
+#[tokio::test]
+async fn changed_mappings_start_a_new_initial_cycle() {
+    let mut s = spec();
+    s.scope = Scope::All;
+    let w = World::new(s.clone()).await;
+    w.user("lee@example.com", json!({"title": "Clerk"})).await;
+    let mut worker = w.worker().await;
+    w.sync(&mut worker).await;
+    assert_eq!(w.target_user("lee@example.com").await["title"], "Clerk");
+
+    // An admin maps a constant to `title` (the app's settings change; the scheduler restarts
+    // the worker with them).
+    let mut mappings = engine::app::default_user_mappings().unwrap();
+    mappings.retain(|m| m.target != "title");
+    let mut specs: Vec<engine::spec::MappingSpec> = Vec::new();
+    for m in &mappings {
+        if let mapping_lang::expr::mapping::MappingKind::Direct { source } = &m.kind {
+            specs.push(engine::spec::MappingSpec {
+                target: m.target.clone(),
+                source: Some(source.clone()),
+                expression: None,
+                constant: None,
+                default: None,
+                apply: engine::spec::ApplySpec::Always,
+            });
+        }
+    }
+    specs.push(engine::spec::MappingSpec {
+        target: "title".into(),
+        source: None,
+        expression: None,
+        constant: Some("Staff".into()),
+        default: None,
+        apply: engine::spec::ApplySpec::Always,
+    });
+    s.mappings = Some(specs);
+    let mut record = w.store.app_by_id(&w.app.id).await.unwrap().unwrap();
+    s.url = w.peer.base.clone();
+    record.spec = serde_json::to_value(&s).unwrap();
+    w.store.put_app(&record).await.unwrap();
+
+    let mut restarted = w.worker().await;
+    w.sync(&mut restarted).await;
+    assert_eq!(w.target_user("lee@example.com").await["title"], "Staff");
+    // And only once: the next look finds nothing to do.
+    let patches = w.faults.patches.load(std::sync::atomic::Ordering::SeqCst);
+    w.sync(&mut restarted).await;
+    assert_eq!(
+        w.faults.patches.load(std::sync::atomic::Ordering::SeqCst),
+        patches
+    );
+}
