@@ -96,27 +96,14 @@ fn limit_to_sql(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-/// One statement whatever the number of ids: they travel as one JSON array parameter, which
-/// SQLite turns into a probe of the primary key per id.
+/// The shadows whose `source_id` is one of `source_ids`.
 pub(crate) fn shadows(
     conn: &Connection,
     app_id: &str,
     kind: ResourceKind,
     source_ids: &[String],
 ) -> Result<Vec<Shadow>> {
-    if source_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids = serde_json::to_string(source_ids)
-        .map_err(|e| Error::Internal(format!("cannot serialise ids: {e}")))?;
-    collect_shadows(
-        conn,
-        &format!(
-            "SELECT {SHADOW_COLUMNS} FROM shadows
-             WHERE app_id = ?1 AND kind = ?2 AND source_id IN (SELECT value FROM json_each(?3))"
-        ),
-        params![app_id, kind.name(), ids],
-    )
+    shadows_with(conn, app_id, kind, "source_id", source_ids)
 }
 
 /// The shadows linked to these target ids (the reverse of [`shadows`]).
@@ -126,16 +113,28 @@ pub(crate) fn shadows_by_target(
     kind: ResourceKind,
     target_ids: &[String],
 ) -> Result<Vec<Shadow>> {
-    if target_ids.is_empty() {
+    shadows_with(conn, app_id, kind, "target_id", target_ids)
+}
+
+/// One statement whatever the number of ids: they travel as one JSON array parameter, which
+/// SQLite turns into an index probe per id. `column` is one of this module's literals.
+fn shadows_with(
+    conn: &Connection,
+    app_id: &str,
+    kind: ResourceKind,
+    column: &'static str,
+    ids: &[String],
+) -> Result<Vec<Shadow>> {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = serde_json::to_string(target_ids)
+    let ids = serde_json::to_string(ids)
         .map_err(|e| Error::Internal(format!("cannot serialise ids: {e}")))?;
     collect_shadows(
         conn,
         &format!(
             "SELECT {SHADOW_COLUMNS} FROM shadows
-             WHERE app_id = ?1 AND kind = ?2 AND target_id IN (SELECT value FROM json_each(?3))"
+             WHERE app_id = ?1 AND kind = ?2 AND {column} IN (SELECT value FROM json_each(?3))"
         ),
         params![app_id, kind.name(), ids],
     )

@@ -152,21 +152,30 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     ];
     scimitar.abort();
 
-    let table = report::table(&outcomes);
-    let summary = report::summary(&outcomes);
-    if args.json {
-        let config = json!({
-            "users": seeded,
-            "big_group": big_group,
-            "small_group": SMALL_GROUP,
-            "seconds": args.seconds,
-            "connections": args.connections,
-            "latency_connections": LATENCY_CONNECTIONS,
-            "cpus": std::thread::available_parallelism().map_or(0, usize::from),
-        });
+    let config = json!({
+        "users": seeded,
+        "big_group": big_group,
+        "small_group": SMALL_GROUP,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "latency_connections": LATENCY_CONNECTIONS,
+    });
+    print_report(args.json, config, &outcomes)
+}
+
+/// The table and summary on stdout, or with `--json` the JSON report on stdout and the table on
+/// stderr. `config` gets the machine's CPU count.
+fn print_report(json_out: bool, mut config: Value, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    let table = report::table(outcomes);
+    let summary = report::summary(outcomes);
+    if json_out {
+        if let Some(c) = config.as_object_mut() {
+            let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+            c.insert("cpus".into(), json!(cpus));
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&report::to_json(config, &outcomes))?
+            serde_json::to_string_pretty(&report::to_json(config, outcomes))?
         );
         eprint!("{table}");
         eprintln!("{summary}");
@@ -197,24 +206,7 @@ async fn run_engine(args: &BenchArgs) -> anyhow::Result<()> {
     let base = format!("http://{addr}/scim/v2");
     let outcomes = engine::run(store, clock, &tenant_id, &user_ids, &base).await?;
     scimitar.abort();
-    let table = report::table(&outcomes);
-    let summary = report::summary(&outcomes);
-    if args.json {
-        let config = json!({
-            "users": users,
-            "cpus": std::thread::available_parallelism().map_or(0, usize::from),
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report::to_json(config, &outcomes))?
-        );
-        eprint!("{table}");
-        eprintln!("{summary}");
-    } else {
-        print!("{table}");
-        println!("{summary}");
-    }
-    Ok(())
+    print_report(args.json, json!({ "users": users }), &outcomes)
 }
 
 /// What every scenario needs.

@@ -46,6 +46,33 @@ pub enum Step {
     Quarantined { until: Timestamp },
 }
 
+/// A batch's outcomes, counted for the window and quarantine.
+#[derive(Debug, Default)]
+struct Tally {
+    failures: u64,
+    successes: u64,
+    /// The last 401/403: the credentials were refused.
+    credentials_refused: Option<String>,
+}
+
+impl Tally {
+    fn add(&mut self, failed: Option<&domain::target::TargetError>, log: Option<&LogEntry>) {
+        match failed {
+            Some(e) => {
+                self.failures += 1;
+                if matches!(
+                    e.kind,
+                    TargetErrorKind::Unauthorized | TargetErrorKind::Forbidden
+                ) {
+                    self.credentials_refused = Some(e.to_string());
+                }
+            }
+            None if log.is_some_and(|l| l.status == LogStatus::Success) => self.successes += 1,
+            None => {}
+        }
+    }
+}
+
 /// The summary of one processed batch.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchSummary {
@@ -539,26 +566,10 @@ impl Worker {
 
         let mut shadows: BTreeMap<(&'static str, String), StoredShadow> = BTreeMap::new();
         let mut logs: Vec<LogEntry> = Vec::new();
-        let mut failures = 0usize;
-        let mut successes = 0u64;
-        let mut credentials_refused = None;
+        let mut tally = Tally::default();
         let mut newly_linked = Vec::new();
         for (user, outcome) in users.iter().zip(user_outcomes) {
-            if let Some(e) = &outcome.failed {
-                failures += 1;
-                if matches!(
-                    e.kind,
-                    TargetErrorKind::Unauthorized | TargetErrorKind::Forbidden
-                ) {
-                    credentials_refused = Some(e.to_string());
-                }
-            } else if outcome
-                .log
-                .as_ref()
-                .is_some_and(|l| l.status == LogStatus::Success)
-            {
-                successes += 1;
-            }
+            tally.add(outcome.failed.as_ref(), outcome.log.as_ref());
             let mut shadow = outcome.shadow;
             if outcome.newly_linked {
                 newly_linked.push(user.source_id.clone());
@@ -645,21 +656,7 @@ impl Worker {
             let outcome: GroupOutcome = ctx
                 .apply_group(group, &member_targets, cycle_id, &change, now, log_noop)
                 .await;
-            if let Some(e) = &outcome.failed {
-                failures += 1;
-                if matches!(
-                    e.kind,
-                    TargetErrorKind::Unauthorized | TargetErrorKind::Forbidden
-                ) {
-                    credentials_refused = Some(e.to_string());
-                }
-            } else if outcome
-                .log
-                .as_ref()
-                .is_some_and(|l| l.status == LogStatus::Success)
-            {
-                successes += 1;
-            }
+            tally.add(outcome.failed.as_ref(), outcome.log.as_ref());
             let bookkeeping = group.assigned || group.provisioned || group.shadow.is_some();
             if bookkeeping {
                 shadows.insert(("Group", group.source_id.clone()), outcome.shadow);
@@ -667,7 +664,7 @@ impl Worker {
             logs.extend(outcome.log);
         }
 
-        self.account(failures as u64, successes, credentials_refused, now);
+        self.account(&tally, now);
         if let Some(w) = watermark {
             self.state.watermark = Some(self.state.watermark.map_or(w, |old| old.max(w)));
         }
@@ -681,7 +678,7 @@ impl Worker {
         Ok(BatchSummary {
             users: users.len(),
             groups: groups.len(),
-            failures,
+            failures: tally.failures as usize,
             held: false,
         })
     }
@@ -742,7 +739,9 @@ impl Worker {
     }
 
     /// Failures and successes of a batch: the window's counts, quarantine entered or left.
-    fn account(&mut self, failures: u64, successes: u64, refused: Option<String>, now: Timestamp) {
+    fn account(&mut self, tally: &Tally, now: Timestamp) {
+        let (failures, successes) = (tally.failures, tally.successes);
+        let refused = tally.credentials_refused.clone();
         let w = &mut self.state.window;
         w.failures = w.failures.saturating_add(failures);
         w.successes = w.successes.saturating_add(successes);
