@@ -60,6 +60,8 @@ pub enum Command {
     Schema(SchemaCmd),
     /// Measure the server against its performance targets (creates a temporary store).
     Bench(crate::bench::BenchArgs),
+    /// Import users from a CSV file, matched and mapped as inbound provisioning does.
+    Import(crate::import::ImportArgs),
     /// Mapping expressions (Entra ID syntax).
     #[command(subcommand)]
     Expr(crate::lang::ExprCmd),
@@ -68,6 +70,9 @@ pub enum Command {
     Rule(crate::lang::RuleCmd),
     /// Manage provisioning apps (downstream SCIM targets) through a running server's admin API.
     App(crate::app_cmd::AppArgs),
+    /// Dynamic groups (membership rules in Entra ID syntax) through a running server's admin API:
+    /// create, set a rule with progress, preview, explain.
+    Group(crate::group_cmd::GroupArgs),
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +167,9 @@ pub struct FileConfig {
     /// Provisioning apps (`[[apps]]`), created or updated at start (`crate::declared`).
     #[serde(default)]
     pub apps: Vec<toml::Table>,
+    /// Named inbound sources (`[[inbound]]`): `/api/v1/inbound/{name}/bulkUpload`.
+    #[serde(default)]
+    pub inbound: Vec<inbound::SourceSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,6 +182,11 @@ pub struct FileLimits {
     pub default_count: Option<u64>,
     /// Seconds a token check is reused; a token revoked elsewhere stops working within it.
     pub token_cache_seconds: Option<f64>,
+    /// bulkUpload requests per tenant and source per window (default 1,000 per 5 s).
+    pub inbound_requests_per_window: Option<u32>,
+    pub inbound_window_seconds: Option<f64>,
+    /// Staged records waiting to be processed beyond which bulkUpload answers 429.
+    pub inbound_max_backlog: Option<u64>,
 }
 
 pub fn read_file_config(path: &std::path::Path) -> anyhow::Result<FileConfig> {

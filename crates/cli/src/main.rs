@@ -9,6 +9,9 @@ mod app_watch;
 mod bench;
 mod config;
 mod declared;
+mod group_cmd;
+mod import;
+mod inbound_serve;
 mod lang;
 mod serve;
 mod targets;
@@ -47,8 +50,10 @@ async fn run(cli: config::Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => admin::token(&cli.storage, cmd).await,
         Command::Schema(cmd) => admin::schema(&cli.storage, cmd).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Import(args) => import::run(&cli.storage, args).await,
         Command::Expr(cmd) => lang::expr(&cli.storage, cmd).await,
         Command::Rule(cmd) => lang::rule(cmd),
         Command::App(args) => app_cmd::run(args).await,
+        Command::Group(args) => group_cmd::run(args).await,
     }
 }

@@ -20,6 +20,7 @@ pub struct Settings {
     pub data_dir: std::path::PathBuf,
     /// The `[[apps]]` of the configuration file, checked.
     pub apps: Vec<crate::declared::Declared>,
+    pub inbound: crate::inbound_serve::InboundSettings,
 }
 
 impl Settings {
@@ -39,7 +40,7 @@ impl Settings {
         let store = open_store(data_dir.as_deref(), database.as_deref())?;
         let data_dir = data_dir.unwrap_or_else(|| crate::config::DEFAULT_DATA_DIR.into());
         let defaults = ServerConfig::default();
-        let l = file.limits;
+        let l = &file.limits;
         let server = ServerConfig {
             max_body_bytes: l.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             bulk_max_payload: l.bulk_max_payload.unwrap_or(defaults.bulk_max_payload),
@@ -61,12 +62,14 @@ impl Settings {
             server.bulk_max_operations > 0,
             "limits.bulk_max_operations must be at least 1"
         );
+        let inbound = crate::inbound_serve::InboundSettings::resolve(&file.inbound, l)?;
         Ok(Settings {
             listen,
             store,
             server,
             data_dir,
             apps,
+            inbound,
         })
     }
 }
@@ -154,6 +157,8 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(settings.store.clone(), clock, settings.server)
         .with_engine(engine.clone(), sealer)
         .with_metrics(metrics);
+    let (state, inbound) = crate::inbound_serve::start(state, settings.inbound).await?;
+    server::groups::resume_recomputations(&state);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -165,6 +170,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         .context("the HTTP server failed")?;
     supervisor.abort();
     engine.shutdown().await;
+    inbound.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

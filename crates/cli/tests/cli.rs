@@ -827,3 +827,94 @@ async fn a_server_killed_mid_cycle_converges_without_duplicates() {
     assert_eq!(app["status"]["counts"]["usersActive"], USERS, "{app}");
     third.stop();
 }
+
+/// `scimitar group …` against `server` with `token`.
+fn group_cli(server: &Server, token: &str, args: &[&str]) -> (bool, String, String) {
+    let base = server.base.trim_end_matches("/scim/v2").to_owned();
+    let out = Command::new(BIN)
+        .arg("group")
+        .args(args)
+        .env("SCIMITAR_URL", base)
+        .env("SCIMITAR_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A dynamic group from the CLI: preview, create, explain, change the rule, and a bad rule named
+/// with its position (spec §6).
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamic_groups_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some("boot-token"));
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let mut ids = Vec::new();
+    for (name, dept) in [("ann", "Sales"), ("bob", "Marketing"), ("cid", "Sales")] {
+        let (status, user) = send(
+            reqwest::Method::POST,
+            &format!("{}/Users", server.base),
+            "boot-token",
+            Some(json!({"userName": name, enterprise: {"department": dept}})),
+        )
+        .await;
+        assert_eq!(status, 201, "{user}");
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    let rule = r#"user.department -eq "Sales""#;
+
+    let (ok, out, err) = group_cli(&server, "boot-token", &["preview", rule]);
+    assert!(ok, "{err}");
+    assert!(out.contains("2 of 3 users match"), "{out}");
+
+    let (ok, out, err) = group_cli(&server, "boot-token", &["create", "Sales", "--rule", rule]);
+    assert!(ok, "{err}");
+    assert!(out.contains("members    2"), "{out}");
+    let gid = out
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit('(').next())
+        .map(|s| s.trim_end_matches(')').to_owned())
+        .unwrap();
+
+    let (ok, out, err) = group_cli(
+        &server,
+        "boot-token",
+        &["explain", &ids[1], "--group", &gid],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("does not match"), "{out}");
+    assert!(out.contains(r#""Marketing" → false"#), "{out}");
+
+    let (ok, out, err) = group_cli(
+        &server,
+        "boot-token",
+        &["preview", "user.department -ne null", "--group", &gid],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("would add 1 and remove 0"), "{out}");
+    assert!(out.contains("bob"), "{out}");
+
+    let (ok, out, err) = group_cli(
+        &server,
+        "boot-token",
+        &["set-rule", &gid, "user.department -ne null"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("members    3"), "{out}");
+
+    let (ok, _, err) = group_cli(
+        &server,
+        "boot-token",
+        &["set-rule", &gid, "user.department -eq"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("membershipRule") && err.contains("at 19"),
+        "{err}"
+    );
+    server.stop();
+}

@@ -2,7 +2,9 @@
 //! ports (`Store`, `Clock`) that adapters implement. No HTTP, no SQL.
 
 pub mod clock;
+pub mod dynamic;
 pub mod error;
+pub mod inbound;
 pub mod model;
 pub mod patch;
 pub mod project;

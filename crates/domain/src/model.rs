@@ -175,6 +175,14 @@ impl Validated {
         self.str_attr("displayName")
     }
 
+    /// The enterprise extension's `employeeNumber` (what inbound provisioning matches on).
+    pub fn employee_number(&self) -> Option<&str> {
+        self.body
+            .get(scim_proto::ENTERPRISE_USER_SCHEMA)
+            .and_then(|ext| ext.get("employeeNumber"))
+            .and_then(Value::as_str)
+    }
+
     /// Every `emails[].value`, for the email index.
     pub fn email_values(&self) -> Vec<&str> {
         match self.body.get("emails") {

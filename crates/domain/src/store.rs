@@ -6,6 +6,9 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use crate::inbound::{
+    DueAction, InboundCommit, InboundCommitted, RecordResult, RequestSummary, StagedRequest,
+};
 use crate::model::*;
 use crate::provisioning::{AppRecord, EngineCommit, LogEntry, LogQuery, Shadow};
 use crate::Result;
@@ -93,6 +96,31 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         load: Load,
     ) -> Result<Vec<(i64, StoredResource)>>;
+
+    // --- dynamic groups (rules are written with their group; see `crate::dynamic`) ----------
+    /// One step of recomputing a dynamic group's membership over all users: evaluates its rule
+    /// for at most `limit` users after the group's cursor, applies the difference (with the
+    /// group's change-log entry) and moves the cursor, in one transaction. A group whose
+    /// membership is complete, or that has no rule, gives a `done` step that changed nothing.
+    /// `Error::NotFound` if there is no such group.
+    async fn recompute_dynamic_group(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<crate::dynamic::RecomputeStep>;
+
+    /// Dynamic groups whose recomputation has not finished, as (tenant id, group id): what a
+    /// restart resumes.
+    async fn pending_dynamic_groups(&self) -> Result<Vec<(String, String)>>;
+
+    /// The group's rule and recomputation progress; `None` for a static (or unknown) group.
+    async fn dynamic_rule(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+    ) -> Result<Option<crate::dynamic::RuleState>>;
 
     // --- change log --------------------------------------------------------------------------
     /// Changes with `seq > after`, oldest first, at most `limit`.
@@ -183,6 +211,39 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// Gives the lease up if `holder` has it.
     async fn release_lease(&self, app_id: &str, holder: &str) -> Result<()>;
+
+    // --- inbound provisioning ----------------------------------------------------------------
+    /// Stages an accepted bulkUpload request for processing.
+    async fn stage_inbound(&self, request: &StagedRequest) -> Result<()>;
+    /// Requests not completely processed yet (of every tenant), oldest first, at most `limit`,
+    /// with the records that have no result yet.
+    async fn pending_inbound(&self, limit: usize) -> Result<Vec<StagedRequest>>;
+    /// A request of the tenant with the results of its processed records, in record order.
+    async fn inbound_request(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<(RequestSummary, Vec<RecordResult>)>>;
+    /// The tenant's most recent requests, newest first.
+    async fn inbound_requests(&self, tenant_id: &str, limit: usize) -> Result<Vec<RequestSummary>>;
+    /// Writes a record's (or lifecycle action's) effect in one transaction; nothing of it when
+    /// any part fails. `Error::PreconditionFailed` when a replaced user is no longer at the
+    /// version read.
+    async fn commit_inbound(&self, commit: InboundCommit) -> Result<InboundCommitted>;
+    /// Several `commit_inbound`s in one round trip, each all or nothing on its own; the
+    /// outcome of each, in order.
+    async fn commit_inbound_many(
+        &self,
+        commits: Vec<InboundCommit>,
+    ) -> Result<Vec<Result<InboundCommitted>>>;
+    /// Scheduled actions due at or before `now`, earliest first, at most `limit`.
+    async fn due_lifecycle(&self, now: Timestamp, limit: usize) -> Result<Vec<DueAction>>;
+    /// The user's scheduled actions, earliest first.
+    async fn lifecycle_of(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<crate::inbound::Scheduled>>;
 }
 
 /// How many objects an app's shadow holds, per kind and state.

@@ -5,6 +5,9 @@ pub mod schema;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// Scimitar's dynamic-group extension: a group with a `membershipRule` computes its members.
+pub const DYNAMIC_GROUP_SCHEMA: &str =
+    "urn:scimitar:params:scim:schemas:extension:dynamic:2.0:Group";
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";

@@ -27,6 +27,11 @@ pub enum ApiError {
     NotImplemented(String),
     /// Several replicas or requests raced; try again.
     Busy(String),
+    /// Over a rate limit or backlog cap (429 + `Retry-After` in seconds).
+    TooManyRequests {
+        message: String,
+        retry_after: u64,
+    },
 }
 
 impl From<DomainError> for ApiError {
@@ -80,6 +85,9 @@ impl ApiError {
             ),
             ApiError::NotImplemented(m) => (StatusCode::NOT_IMPLEMENTED, None, m.clone()),
             ApiError::Busy(m) => (StatusCode::SERVICE_UNAVAILABLE, None, m.clone()),
+            ApiError::TooManyRequests { message, .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, None, message.clone())
+            }
         }
     }
 
@@ -110,6 +118,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(crate::json::SCIM_JSON),
         );
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -8,6 +8,8 @@ pub mod apps;
 pub mod auth;
 pub mod error;
 pub mod etag;
+pub mod groups;
+pub mod inbound;
 pub mod json;
 pub mod metrics;
 pub mod scim;
@@ -66,6 +68,8 @@ pub struct AppState {
     pub sealer: Option<domain::secret::Sealer>,
     /// The Prometheus recorder's handle for `/metrics`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Inbound provisioning (`/api/v1/inbound`); 503 without.
+    pub inbound: Option<inbound::InboundState>,
     registries: Arc<RwLock<HashMap<String, Arc<Registry>>>>,
     tokens: Arc<RwLock<TokenCache>>,
 }
@@ -93,6 +97,7 @@ impl AppState {
             engine: None,
             sealer: None,
             metrics: None,
+            inbound: None,
             registries: Arc::default(),
             tokens: Arc::default(),
         }
@@ -108,6 +113,19 @@ impl AppState {
     /// With the Prometheus recorder's handle (`/metrics`).
     pub fn with_metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
         self.metrics = Some(handle);
+        self
+    }
+
+    /// With inbound provisioning: the processor and the bulkUpload rate limit.
+    pub fn with_inbound(
+        mut self,
+        processor: ::inbound::Inbound,
+        limit: inbound::RateLimit,
+    ) -> Self {
+        self.inbound = Some(inbound::InboundState {
+            processor,
+            limiter: Arc::new(inbound::RateLimiter::new(limit)),
+        });
         self
     }
 
@@ -164,7 +182,13 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .nest("/scim/v2", scim::routes())
-        .nest("/api/v1", admin::routes().merge(apps::routes()))
+        .nest(
+            "/api/v1",
+            admin::routes()
+                .merge(apps::routes())
+                .merge(groups::routes())
+                .merge(inbound::routes()),
+        )
         .fallback(scim::no_route)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())

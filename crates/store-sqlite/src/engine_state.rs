@@ -283,7 +283,7 @@ fn put_shadow(conn: &Connection, shadow: &Shadow) -> Result<()> {
 }
 
 /// Inserts the entry; the store assigns `seq`, whatever the entry says.
-fn insert_log(conn: &Connection, entry: &LogEntry) -> Result<()> {
+pub(crate) fn insert_log(conn: &Connection, entry: &LogEntry) -> Result<()> {
     let duration_ms = i64::try_from(entry.duration_ms).map_err(|_| {
         Error::InvalidValue(format!("duration {} ms out of range", entry.duration_ms))
     })?;

@@ -14,7 +14,9 @@
 mod apps;
 mod changes;
 mod convert;
+mod dynamic;
 mod engine_state;
+mod inbound;
 mod migrations;
 mod query;
 mod readers;
@@ -56,6 +58,8 @@ struct Pool {
     readers: Arc<readers::Readers>,
     /// The change log's head; the writer thread holds the other sender and publishes to it.
     feed: watch::Sender<i64>,
+    /// Each tenant's compiled dynamic-group rules, used by the writer thread.
+    rules: Arc<dynamic::RulesCache>,
 }
 
 impl SqliteStore {
@@ -80,6 +84,7 @@ impl SqliteStore {
                 writer,
                 readers,
                 feed,
+                rules: Arc::default(),
             }),
         })
     }
@@ -222,7 +227,8 @@ impl domain::Store for SqliteStore {
         now: Timestamp,
     ) -> Result<StoredResource> {
         let tenant_id = tenant_id.to_owned();
-        self.write(move |conn| resources::create(conn, &tenant_id, write, now))
+        let rules = Arc::clone(&self.pool.rules);
+        self.write(move |conn| resources::create(conn, &rules, &tenant_id, write, now))
             .await
     }
 
@@ -254,9 +260,11 @@ impl domain::Store for SqliteStore {
         load: Load,
     ) -> Result<StoredResource> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        let rules = Arc::clone(&self.pool.rules);
         self.write(move |conn| {
             resources::replace(
                 conn,
+                &rules,
                 &tenant_id,
                 kind,
                 &id,
@@ -315,6 +323,37 @@ impl domain::Store for SqliteStore {
             let conn = self.pool.readers.any()?;
             query::query(&conn, tenant_id, kind, query, schema)
         })
+    }
+
+    async fn recompute_dynamic_group(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<domain::dynamic::RecomputeStep> {
+        let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
+        self.write(move |conn| {
+            let tx = conn.savepoint().sql()?;
+            let step = dynamic::recompute_step(&tx, &tenant_id, &group_id, limit, now)?;
+            tx.commit().sql()?;
+            Ok(step)
+        })
+        .await
+    }
+
+    async fn pending_dynamic_groups(&self) -> Result<Vec<(String, String)>> {
+        self.read(dynamic::pending).await
+    }
+
+    async fn dynamic_rule(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+    ) -> Result<Option<domain::dynamic::RuleState>> {
+        let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
+        self.read(move |conn| dynamic::state(conn, &tenant_id, &group_id))
+            .await
     }
 
     async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<Change>> {
@@ -470,6 +509,82 @@ impl domain::Store for SqliteStore {
     async fn release_lease(&self, app_id: &str, holder: &str) -> Result<()> {
         let (app_id, holder) = (app_id.to_owned(), holder.to_owned());
         self.write(move |conn| apps::release_lease(conn, &app_id, &holder))
+            .await
+    }
+
+    // --- inbound provisioning ----------------------------------------------------------------
+    async fn stage_inbound(&self, request: &domain::inbound::StagedRequest) -> Result<()> {
+        let request = request.clone();
+        self.write(move |conn| inbound::stage(conn, &request)).await
+    }
+
+    async fn pending_inbound(&self, limit: usize) -> Result<Vec<domain::inbound::StagedRequest>> {
+        self.read(move |conn| inbound::pending(conn, limit)).await
+    }
+
+    async fn inbound_request(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<
+        Option<(
+            domain::inbound::RequestSummary,
+            Vec<domain::inbound::RecordResult>,
+        )>,
+    > {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.read(move |conn| inbound::request(conn, &tenant_id, &id))
+            .await
+    }
+
+    async fn inbound_requests(
+        &self,
+        tenant_id: &str,
+        limit: usize,
+    ) -> Result<Vec<domain::inbound::RequestSummary>> {
+        let tenant_id = tenant_id.to_owned();
+        self.read(move |conn| inbound::requests(conn, &tenant_id, limit))
+            .await
+    }
+
+    async fn commit_inbound(
+        &self,
+        commit: domain::inbound::InboundCommit,
+    ) -> Result<domain::inbound::InboundCommitted> {
+        let rules = Arc::clone(&self.pool.rules);
+        self.write(move |conn| inbound::commit(conn, &rules, commit))
+            .await
+    }
+
+    async fn commit_inbound_many(
+        &self,
+        commits: Vec<domain::inbound::InboundCommit>,
+    ) -> Result<Vec<Result<domain::inbound::InboundCommitted>>> {
+        let rules = Arc::clone(&self.pool.rules);
+        self.write(move |conn| {
+            Ok(commits
+                .into_iter()
+                .map(|c| inbound::commit(conn, &rules, c))
+                .collect())
+        })
+        .await
+    }
+
+    async fn due_lifecycle(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<domain::inbound::DueAction>> {
+        self.read(move |conn| inbound::due(conn, now, limit)).await
+    }
+
+    async fn lifecycle_of(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<domain::inbound::Scheduled>> {
+        let (tenant_id, user_id) = (tenant_id.to_owned(), user_id.to_owned());
+        self.read(move |conn| inbound::lifecycle_of(conn, &tenant_id, &user_id))
             .await
     }
 }

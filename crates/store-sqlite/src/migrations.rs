@@ -155,6 +155,70 @@ const MIGRATIONS: &[&str] = &[
         until  INTEGER NOT NULL
     );
     "#,
+    // 3: dynamic groups (one rule per group, with the cursor of a recompute under way) and the
+    //    enterprise employeeNumber as an indexed column (inbound matching, filters).
+    r#"
+    ALTER TABLE resources ADD COLUMN employee_number_lc TEXT;
+    UPDATE resources SET employee_number_lc = lower(json_extract(body,
+        '$."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".employeeNumber'))
+        WHERE kind = 'User';
+    CREATE INDEX resources_employee_number ON resources(tenant_id, employee_number_lc)
+        WHERE kind = 'User' AND employee_number_lc IS NOT NULL;
+
+    -- Changes whenever a rule of the tenant does (a random value, never reused), so that the
+    -- compiled rules a writer caches are checked with one lookup.
+    ALTER TABLE tenants ADD COLUMN rules_gen INTEGER NOT NULL DEFAULT 0;
+
+    -- `cursor`: while the group's membership is being recomputed over all users, the seq of the
+    -- last user evaluated; NULL when the membership is complete.
+    CREATE TABLE dynamic_rules (
+        group_seq INTEGER PRIMARY KEY REFERENCES resources(seq) ON DELETE CASCADE,
+        tenant_id TEXT NOT NULL,
+        rule      TEXT NOT NULL,
+        cursor    INTEGER
+    );
+    CREATE INDEX dynamic_rules_tenant ON dynamic_rules(tenant_id);
+    CREATE INDEX dynamic_rules_pending ON dynamic_rules(cursor) WHERE cursor IS NOT NULL;
+    "#,
+    // 4: inbound provisioning: staged bulkUpload requests (their records as one JSON array), the
+    //    result of each processed record, and effective-dated actions per user.
+    r#"
+    CREATE TABLE inbound_requests (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        id        TEXT NOT NULL UNIQUE,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id),
+        source    TEXT NOT NULL,
+        received  INTEGER NOT NULL,
+        records   TEXT NOT NULL,
+        total     INTEGER NOT NULL,
+        processed INTEGER NOT NULL DEFAULT 0,
+        completed INTEGER
+    );
+    CREATE INDEX inbound_requests_tenant ON inbound_requests(tenant_id, seq);
+    CREATE INDEX inbound_requests_pending ON inbound_requests(seq) WHERE completed IS NULL;
+
+    CREATE TABLE inbound_records (
+        request_seq INTEGER NOT NULL REFERENCES inbound_requests(seq) ON DELETE CASCADE,
+        idx         INTEGER NOT NULL,
+        bulk_id     TEXT,
+        external_id TEXT,
+        outcome     TEXT NOT NULL,
+        user_id     TEXT,
+        error       TEXT,
+        PRIMARY KEY (request_seq, idx)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE lifecycle (
+        tenant_id TEXT NOT NULL,
+        user_id   TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        due       INTEGER NOT NULL,
+        date      TEXT NOT NULL,
+        source    TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, user_id, action)
+    );
+    CREATE INDEX lifecycle_due ON lifecycle(due);
+    "#,
 ];
 
 /// Brings the schema up to date, one transaction per script.

@@ -228,6 +228,8 @@ enum Lookup {
     ExternalId(String),
     DisplayName(String),
     Email(String),
+    /// The enterprise extension's `employeeNumber` (inbound provisioning matches on it).
+    EmployeeNumber(String),
 }
 
 /// What a scan needs beyond the filter: the candidate rows and what to render.
@@ -269,6 +271,7 @@ impl<'q> Plan<'q> {
             Some(Lookup::UserName(_)) => "AND user_name_lc = ?2",
             Some(Lookup::ExternalId(_)) => "AND external_id = ?2",
             Some(Lookup::DisplayName(_)) => "AND display_name_lc = ?2",
+            Some(Lookup::EmployeeNumber(_)) => "AND employee_number_lc = ?2",
             Some(Lookup::Email(_)) => {
                 "AND seq IN (SELECT resource_seq FROM emails WHERE tenant_id = ?1 AND value_lc = ?2)"
             }
@@ -295,7 +298,8 @@ impl<'q> Plan<'q> {
                 | Lookup::UserName(v)
                 | Lookup::ExternalId(v)
                 | Lookup::DisplayName(v)
-                | Lookup::Email(v),
+                | Lookup::Email(v)
+                | Lookup::EmployeeNumber(v),
             ) => stmt.query(params![tenant_id, v]).sql()?,
         };
         while let Some(row) = rows.next().sql()? {
@@ -512,6 +516,15 @@ fn lookup(attr: &AttrPath, value: &str, kind: ResourceKind) -> Option<Lookup> {
         && is_core(attr, kind, "emails")
     {
         Some(Lookup::Email(fold(value)))
+    } else if user
+        && sub.is_none()
+        && attr.name.eq_ignore_ascii_case("employeeNumber")
+        && attr
+            .uri
+            .as_deref()
+            .is_some_and(|uri| uri.eq_ignore_ascii_case(scim_proto::ENTERPRISE_USER_SCHEMA))
+    {
+        Some(Lookup::EmployeeNumber(fold(value)))
     } else {
         None
     }
@@ -584,6 +597,11 @@ mod tests {
                 ResourceKind::User,
                 Lookup::Email("x".into()),
                 "emails_value",
+            ),
+            (
+                ResourceKind::User,
+                Lookup::EmployeeNumber("x".into()),
+                "resources_employee_number",
             ),
         ];
         for (kind, lookup, index) in cases {

@@ -19,6 +19,7 @@ use crate::convert::{
     constraint, etag, fold, internal, kind_from_sql, ts_from_sql, ts_to_sql, version_from_sql,
     version_to_sql, Constraint, SqlResult,
 };
+use crate::dynamic::{self, RulesCache};
 
 /// The columns [`RawRow::from_row`] reads, in order.
 pub(crate) const COLUMNS: &str = "seq, id, body, created, last_modified, version";
@@ -89,6 +90,7 @@ struct Columns<'a> {
     display_name_lc: Option<String>,
     display: Option<&'a str>,
     emails_lc: Vec<String>,
+    employee_number_lc: Option<String>,
 }
 
 impl<'a> Columns<'a> {
@@ -102,6 +104,7 @@ impl<'a> Columns<'a> {
             display_name_lc: body.display_name().map(fold),
             display: body.display_name().or(body.user_name()),
             emails_lc,
+            employee_number_lc: body.employee_number().map(fold),
         }
     }
 }
@@ -143,6 +146,7 @@ fn check_kind(kind: ResourceKind, write: &Write) -> Result<()> {
 
 pub(crate) fn create(
     conn: &mut Connection,
+    rules: &RulesCache,
     tenant_id: &str,
     write: Write,
     now: Timestamp,
@@ -158,8 +162,8 @@ pub(crate) fn create(
     let tx = conn.savepoint().sql()?;
     tx.prepare_cached(
         "INSERT INTO resources (tenant_id, kind, id, body, user_name_lc, external_id,
-             display_name_lc, display, created, last_modified, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1)",
+             display_name_lc, display, employee_number_lc, created, last_modified, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1)",
     )
     .sql()?
     .execute(params![
@@ -171,6 +175,7 @@ pub(crate) fn create(
         cols.external_id,
         cols.display_name_lc,
         cols.display,
+        cols.employee_number_lc,
         at
     ])
     .map_err(|e| write_error(e, tenant_id, &write.body))?;
@@ -183,6 +188,12 @@ pub(crate) fn create(
     };
     apply_members(&tx, &group, &write.members, true)?;
     changes::append(&tx, tenant_id, kind, &id, ChangeOp::Created, 1, now)?;
+    match kind {
+        ResourceKind::User => {
+            dynamic::user_written(&tx, rules, tenant_id, (seq, &id), write.body.body(), now)?
+        }
+        ResourceKind::Group => dynamic::group_written(&tx, tenant_id, seq, write.body.body())?,
+    }
     let (members, groups) = match kind {
         ResourceKind::Group => (Some(members_of(&tx, seq)?), None),
         ResourceKind::User => (None, Some(Vec::new())),
@@ -296,6 +307,7 @@ fn current(
 #[allow(clippy::too_many_arguments)] // mirrors `Store::replace`
 pub(crate) fn replace(
     conn: &mut Connection,
+    rules: &RulesCache,
     tenant_id: &str,
     kind: ResourceKind,
     id: &str,
@@ -322,7 +334,8 @@ pub(crate) fn replace(
     let version = old_version + 1;
     tx.prepare_cached(
         "UPDATE resources SET body = ?2, user_name_lc = ?3, external_id = ?4,
-             display_name_lc = ?5, display = ?6, last_modified = ?7, version = ?8
+             display_name_lc = ?5, display = ?6, last_modified = ?7, version = ?8,
+             employee_number_lc = ?9
          WHERE seq = ?1",
     )
     .sql()?
@@ -334,7 +347,8 @@ pub(crate) fn replace(
         cols.display_name_lc,
         cols.display,
         ts_to_sql(now)?,
-        version_to_sql(version)?
+        version_to_sql(version)?,
+        cols.employee_number_lc
     ])
     .map_err(|e| write_error(e, tenant_id, &write.body))?;
     tx.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")
@@ -343,6 +357,12 @@ pub(crate) fn replace(
         .sql()?;
     insert_emails(&tx, tenant_id, seq, &cols.emails_lc)?;
     changes::append(&tx, tenant_id, kind, id, ChangeOp::Updated, version, now)?;
+    match kind {
+        ResourceKind::User => {
+            dynamic::user_written(&tx, rules, tenant_id, (seq, id), write.body.body(), now)?
+        }
+        ResourceKind::Group => dynamic::group_written(&tx, tenant_id, seq, write.body.body())?,
+    }
     let (members, groups) = (
         (kind == ResourceKind::Group && load.members)
             .then(|| members_of(&tx, seq))
@@ -411,6 +431,9 @@ pub(crate) fn delete(
 ) -> Result<()> {
     let tx = conn.savepoint().sql()?;
     let (seq, version, _) = current(&tx, tenant_id, kind, id, expected_version)?;
+    if kind == ResourceKind::Group {
+        dynamic::group_deleted(&tx, tenant_id, seq)?;
+    }
     // The groups that lose this member change too: bump them and log it, so the engine sees it.
     let mut bumped: Vec<(i64, String, i64)> = {
         let mut stmt = tx
@@ -704,6 +727,7 @@ mod tests {
                 let body = json!({ "userName": format!("u{i}") });
                 create(
                     conn,
+                    &RulesCache::default(),
                     "t",
                     validated(&registry, ResourceKind::User, body),
                     now,
@@ -717,6 +741,7 @@ mod tests {
             let body = json!({ "displayName": name, "members": members });
             create(
                 conn,
+                &RulesCache::default(),
                 "t",
                 validated(&registry, ResourceKind::Group, body),
                 now,
@@ -741,6 +766,7 @@ mod tests {
             vm_steps(conn, |conn| {
                 replace(
                     conn,
+                    &RulesCache::default(),
                     "t",
                     ResourceKind::Group,
                     &group.id,

@@ -13,7 +13,9 @@
 //! 4. `PATCH` adding one member to a group of `--big-group` members (responses exclude
 //!    `members`, as Entra ID asks) takes at most 1.5 times as long as on a group of 10.
 
+mod dynamic;
 mod engine;
+mod inbound;
 mod languages;
 mod load;
 mod report;
@@ -66,6 +68,14 @@ pub struct BenchArgs {
     /// target and to another tenant, propagation latency, an incremental pass, peak memory.
     #[arg(long, conflicts_with = "languages")]
     pub engine: bool,
+    /// Measure dynamic groups instead: recomputing a rule over `--users` users, and what 50
+    /// dynamic groups add to a user update.
+    #[arg(long, conflicts_with_all = ["languages", "engine"])]
+    pub dynamic: bool,
+    /// Measure inbound provisioning instead: `--users` records POSTed to bulkUpload in
+    /// requests of 50 over `--connections` connections, until the last one is processed.
+    #[arg(long, conflicts_with_all = ["languages", "engine", "dynamic"])]
+    pub inbound: bool,
 }
 
 /// Alternating rounds of the GET scenario (bare, Scimitar, bare, …); the median ratio counts.
@@ -93,6 +103,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.engine {
         return run_engine(&args).await;
+    }
+    if args.dynamic {
+        return run_dynamic(&args).await;
+    }
+    if args.inbound {
+        return run_inbound(&args).await;
     }
     let users = usize::try_from(args.users)?;
     let big_group = usize::try_from(args.big_group)?;
@@ -207,6 +223,40 @@ async fn run_engine(args: &BenchArgs) -> anyhow::Result<()> {
     let outcomes = engine::run(store, clock, &tenant_id, &user_ids, &base).await?;
     scimitar.abort();
     print_report(args.json, json!({ "users": users }), &outcomes)
+}
+
+/// `--dynamic`: seeds `--users` users and runs the dynamic-group scenarios on the store.
+async fn run_dynamic(args: &BenchArgs) -> anyhow::Result<()> {
+    let users = usize::try_from(args.users)?;
+    let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
+    let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open(
+        &dir.path().join("scimitar.db"),
+    )?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let registry = Arc::new(Registry::builtin());
+    let (tenant_id, _token) = seed::tenant(&*store, &*clock).await?;
+    phase(&format!(
+        "seeding {users} users in {}",
+        dir.path().display()
+    ));
+    let user_ids = seed::users(store.clone(), clock.clone(), registry, &tenant_id, users).await?;
+    let outcomes = dynamic::run(store, clock, &tenant_id, &user_ids).await?;
+    print_report(args.json, json!({ "users": users }), &outcomes)
+}
+
+/// `--inbound`: bulkUpload ingest against writing the same records straight to the store.
+async fn run_inbound(args: &BenchArgs) -> anyhow::Result<()> {
+    let records = usize::try_from(args.users)?;
+    let connections = usize::try_from(args.connections)?;
+    let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
+    let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open(
+        &dir.path().join("scimitar.db"),
+    )?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (tenant_id, token) = seed::tenant(&*store, &*clock).await?;
+    let outcomes = inbound::run(store, clock, &tenant_id, &token, records, connections).await?;
+    let config = json!({ "records": records, "connections": connections });
+    print_report(args.json, config, &outcomes)
 }
 
 /// What every scenario needs.
@@ -568,6 +618,6 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn phase(message: &str) {
+pub(crate) fn phase(message: &str) {
     eprintln!("bench: {message}");
 }

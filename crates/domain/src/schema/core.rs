@@ -4,7 +4,7 @@
 use scim_proto::schema::{
     AttributeRepr, AttributeType as T, Mutability, Returned, SchemaRepr, Uniqueness,
 };
-use scim_proto::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use scim_proto::{DYNAMIC_GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 
 /// An attribute with the RFC 7643 §7 defaults.
 fn attr(name: &str, ty: T, description: &str) -> AttributeRepr {
@@ -240,6 +240,28 @@ pub(crate) fn enterprise_user() -> SchemaRepr {
                     .mutability(Mutability::ReadOnly),
             ]),
         ],
+    }
+}
+
+/// Dynamic groups: a group with a membership rule (Entra's rule syntax) has the users that match
+/// it as members, computed by the directory; clients cannot change those members.
+pub(crate) fn dynamic_group() -> SchemaRepr {
+    SchemaRepr {
+        id: DYNAMIC_GROUP_SCHEMA.to_owned(),
+        name: Some("DynamicGroup".to_owned()),
+        description: Some("Dynamic group membership".to_owned()),
+        meta: None,
+        attributes: vec![string(
+            "membershipRule",
+            "A membership rule in Entra ID's syntax, e.g. user.department -eq \"Sales\". When set, the group's members are exactly the users the rule matches, recomputed on every change, and members cannot be added or removed by hand.",
+        )
+        .case_exact()
+        // Suggestions (RFC 7643 §7 "suggested canonical values"), not a closed set: Entra's
+        // documented "all users without guests" rule, and all guests.
+        .canonical(&[
+            "user.objectId -ne null -and user.userType -eq \"Member\"",
+            "user.userType -eq \"Guest\"",
+        ])],
     }
 }
 

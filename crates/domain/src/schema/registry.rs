@@ -37,7 +37,10 @@ impl Inner {
             },
             group: ResourceDef {
                 core: core::group(),
-                extensions: Vec::new(),
+                extensions: vec![ExtensionDef {
+                    schema: core::dynamic_group(),
+                    required: false,
+                }],
             },
         }
     }

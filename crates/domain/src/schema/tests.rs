@@ -713,7 +713,8 @@ fn registry_lookups() {
         urn:ietf:params:scim:schemas:core:2.0:User
         urn:ietf:params:scim:schemas:extension:enterprise:2.0:User
         urn:ietf:params:scim:schemas:extension:acme:2.0:User
-        urn:ietf:params:scim:schemas:core:2.0:Group"#]]
+        urn:ietf:params:scim:schemas:core:2.0:Group
+        urn:scimitar:params:scim:schemas:extension:dynamic:2.0:Group"#]]
     .assert_eq(&ids.join("\n"));
     assert_eq!(
         r.extensions_of(ResourceKind::User),
@@ -728,7 +729,10 @@ fn registry_lookups() {
             )
         ]
     );
-    assert!(r.extensions_of(ResourceKind::Group).is_empty());
+    assert_eq!(
+        r.extensions_of(ResourceKind::Group),
+        vec![(scim_proto::DYNAMIC_GROUP_SCHEMA, false)]
+    );
     assert!(r
         .schema("URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER")
         .is_some());
@@ -889,6 +893,6 @@ fn builtin_schemas_serialise_as_entra_expects() {
           ]
         }"#]].assert_eq(&serde_json::to_string_pretty(&json).unwrap());
     let all = serde_json::to_string(&r.schemas()).unwrap();
-    assert!(!all.contains("null"));
+    assert!(!all.contains(":null"));
     assert!(!all.contains("\"subAttributes\":[]"));
 }

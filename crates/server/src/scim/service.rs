@@ -1,6 +1,9 @@
 //! The SCIM operations themselves, shared by the single-resource endpoints and `/Bulk`:
 //! validate → store → (caller renders). Handlers only translate HTTP to these calls.
 
+use std::collections::HashSet;
+
+use domain::dynamic;
 use domain::patch::{apply_patch, needs_members, parse_patch};
 use domain::schema::{Mode, Registry};
 use domain::{
@@ -53,11 +56,17 @@ impl Ctx {
         self.principal.require(Scope::ScimWrite)?;
         let validated = self.registry.validate(kind, body, Mode::Create)?;
         self.check_extension_uniqueness(&validated, None).await?;
+        let write = dynamic_write(Write::whole(validated), None)?;
+        let dynamic = dynamic::rule_text(write.body.body()).is_some();
         let mut created = self
             .state
             .store
-            .create(self.tenant(), Write::whole(validated), self.now())
+            .create(self.tenant(), write, self.now())
             .await?;
+        if dynamic {
+            self.recompute(&created.id).await?;
+            return self.get(kind, &created.id, load).await;
+        }
         self.complete(&mut created, load).await?;
         Ok(created)
     }
@@ -84,7 +93,7 @@ impl Ctx {
             let validated = self
                 .registry
                 .validate(kind, body.clone(), Mode::Replace(current))?;
-            Ok(Some(Write::whole(validated)))
+            Ok(Some(dynamic_write(Write::whole(validated), None)?))
         })
         .await
     }
@@ -100,7 +109,8 @@ impl Ctx {
         self.principal.require(Scope::ScimWrite)?;
         let ops = parse_patch(body)?;
         let current_load = Load {
-            members: kind == ResourceKind::Group && needs_members(&ops),
+            // A dynamic group's member ops are checked against its current members.
+            members: kind == ResourceKind::Group && (needs_members(&ops) || touches_members(&ops)),
             groups: false,
         };
         self.update(kind, id, pre, current_load, load, |current| {
@@ -118,10 +128,13 @@ impl Ctx {
             if validated.body() == &current.body && members == MembersChange::Keep {
                 return Ok(None);
             }
-            Ok(Some(Write {
-                body: validated,
-                members,
-            }))
+            Ok(Some(dynamic_write(
+                Write {
+                    body: validated,
+                    members,
+                },
+                Some(current),
+            )?))
         })
         .await
     }
@@ -153,6 +166,9 @@ impl Ctx {
             };
             self.check_extension_uniqueness(&write.body, Some(id))
                 .await?;
+            let rule_changed = dynamic::rule_text(&current.body)
+                != dynamic::rule_text(write.body.body())
+                && dynamic::rule_text(write.body.body()).is_some();
             let result = self
                 .state
                 .store
@@ -172,6 +188,10 @@ impl Ctx {
                 {
                     attempt += 1;
                 }
+                Ok(_) if rule_changed => {
+                    self.recompute(id).await?;
+                    return self.get(kind, id, load).await;
+                }
                 other => return Ok(other?),
             }
         }
@@ -190,6 +210,33 @@ impl Ctx {
             .store
             .delete(self.tenant(), kind, id, expected, self.now())
             .await?;
+        Ok(())
+    }
+
+    /// Brings a dynamic group's membership up to date with its rule, over all users, before the
+    /// write that changed the rule is answered (other writes go on between the steps).
+    async fn recompute(&self, group_id: &str) -> ApiResult<()> {
+        let started = std::time::Instant::now();
+        // A task of its own, so that a client hanging up does not stop it half way.
+        let (store, tenant, group, now) = (
+            std::sync::Arc::clone(&self.state.store),
+            self.tenant().to_owned(),
+            group_id.to_owned(),
+            self.now(),
+        );
+        let totals = tokio::spawn(async move {
+            dynamic::recompute(store.as_ref(), &tenant, &group, now, |_| {}).await
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("the recomputation task failed: {e}")))??;
+        tracing::info!(
+            group = group_id,
+            evaluated = totals.evaluated,
+            added = totals.added,
+            removed = totals.removed,
+            ms = started.elapsed().as_millis(),
+            "recomputed a dynamic group's membership"
+        );
         Ok(())
     }
 
@@ -288,6 +335,61 @@ impl Ctx {
         }
         Ok(())
     }
+}
+
+/// Checks a group write against dynamic membership: the rule must parse, and the members of a
+/// dynamic group are the store's to write, read-only to clients. As RFC 7644 §3.5.1 says of
+/// read-only values, members given in a POST or PUT body are ignored; a PATCH (`patched` is the
+/// group it applies to, with its members loaded) that would change them is a `mutability`
+/// error (§3.5.2), while one that changes nothing (removing a member that is not there) is not.
+pub fn dynamic_write(write: Write, patched: Option<&StoredResource>) -> ApiResult<Write> {
+    if dynamic::rule_of(&write.body)?.is_none() {
+        return Ok(write);
+    }
+    if let Some(current) = patched {
+        let now: HashSet<&str> = current
+            .members
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| m.value.as_str())
+            .collect();
+        let changes = match &write.members {
+            MembersChange::Keep => false,
+            MembersChange::Set(ids) => {
+                ids.iter().map(String::as_str).collect::<HashSet<_>>() != now
+            }
+            MembersChange::Delta { add, remove } => {
+                add.iter().any(|id| !now.contains(id.as_str()))
+                    || remove.iter().any(|id| now.contains(id.as_str()))
+            }
+        };
+        if changes {
+            return Err(Error::Mutability(format!(
+                "the members of dynamic group `{}` are computed from its membershipRule \
+                 ({}:membershipRule) and cannot be added or removed; change the rule instead",
+                write.body.display_name().unwrap_or_default(),
+                dynamic::DYNAMIC_GROUP_SCHEMA
+            ))
+            .into());
+        }
+    }
+    Ok(Write {
+        members: MembersChange::Keep,
+        ..write
+    })
+}
+
+/// Whether an operation names `members` (by path, or as a key of a path-less value).
+fn touches_members(ops: &[domain::patch::PatchOp]) -> bool {
+    ops.iter().any(|op| match &op.path {
+        Some(p) => p.attr.name.eq_ignore_ascii_case("members"),
+        None => op
+            .value
+            .as_ref()
+            .and_then(Value::as_object)
+            .is_some_and(|v| v.keys().any(|k| k.eq_ignore_ascii_case("members"))),
+    })
 }
 
 pub fn not_found(kind: ResourceKind, id: &str) -> Error {

@@ -599,3 +599,121 @@ async fn a_ten_thousand_member_group_is_provisioned_and_follows_member_deltas() 
         "{logs}"
     );
 }
+
+impl Live {
+    /// The target tenant's user with this userName: (id, active), or `None`.
+    async fn target_user(&self, user_name: &str) -> Option<(String, bool)> {
+        let filter = format!("userName%20eq%20%22{user_name}%22");
+        let (status, found, text) = self
+            .send(
+                Method::GET,
+                &format!("/scim/v2/Users?filter={filter}"),
+                &self.target_token,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{text}");
+        let user = found["Resources"].get(0)?;
+        Some((
+            user["id"].as_str().unwrap().to_owned(),
+            user["active"].as_bool().unwrap_or(true),
+        ))
+    }
+
+    /// Polls until `check` holds for the target's user, returning how long that took.
+    async fn until_target(
+        &self,
+        user_name: &str,
+        check: impl Fn(Option<&(String, bool)>) -> bool,
+    ) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        loop {
+            let user = self.target_user(user_name).await;
+            if check(user.as_ref()) {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{user_name} never reached the wanted state in the target: {user:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// Spec §6 "losing membership is a deprovision event": an app assigned a dynamic group provisions
+/// a user as soon as a write makes them match the rule, and disables them when a move takes them
+/// out of it. The latencies are printed (commit → the target's account).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dynamic_group_assigned_to_an_app_drives_joiners_and_movers() {
+    let l = live().await;
+    let (status, group, text) = l
+        .admin(
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"displayName": "Sales", "rule": "user.department -eq \"Sales\""})),
+        )
+        .await;
+    assert_eq!(status, 201, "{text}");
+    let gid = group["groupId"].as_str().unwrap().to_owned();
+    let mut body = l.app_body("crm");
+    body["enabled"] = json!(true);
+    let (status, _, text) = l.admin(Method::POST, "/api/v1/apps", Some(body)).await;
+    assert_eq!(status, 201, "{text}");
+    let (status, _, text) = l
+        .admin(
+            Method::POST,
+            "/api/v1/apps/crm/assignments",
+            Some(json!({"type": "Group", "id": gid})),
+        )
+        .await;
+    assert!(status == 200 || status == 201 || status == 204, "{text}");
+
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let joined = std::time::Instant::now();
+    let (status, user, text) = l
+        .admin(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"userName": "joiner@example.com", "active": true,
+                        enterprise: {"department": "Sales"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{text}");
+    let uid = user["id"].as_str().unwrap().to_owned();
+    let created = l
+        .until_target("joiner@example.com", |u| {
+            u.is_some_and(|(_, active)| *active)
+        })
+        .await;
+    let joiner_ms = joined.elapsed().as_millis();
+
+    // An out-of-scope user is not provisioned.
+    l.admin(
+        Method::POST,
+        "/scim/v2/Users",
+        Some(json!({"userName": "other@example.com", enterprise: {"department": "Legal"}})),
+    )
+    .await;
+
+    let moved = std::time::Instant::now();
+    let (status, _, text) = l
+        .admin(
+            Method::PATCH,
+            &format!("/scim/v2/Users/{uid}"),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "path": format!("{enterprise}:department"),
+                                        "value": "Legal"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    l.until_target("joiner@example.com", |u| {
+        u.is_some_and(|(_, active)| !*active)
+    })
+    .await;
+    let mover_ms = moved.elapsed().as_millis();
+    eprintln!("dynamic group → app: joiner {joiner_ms} ms (seen after {created:?}), mover out {mover_ms} ms");
+    assert!(l.target_user("other@example.com").await.is_none());
+}

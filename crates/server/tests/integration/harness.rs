@@ -24,6 +24,7 @@ pub const SEARCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchReques
 pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const DYNAMIC_URN: &str = "urn:scimitar:params:scim:schemas:extension:dynamic:2.0:Group";
 
 /// A clock the tests move by hand, so that timestamps (and token expiry) are deterministic.
 #[derive(Debug)]

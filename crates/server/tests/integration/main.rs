@@ -18,8 +18,10 @@ mod harness;
 
 mod apps;
 mod bulk;
+mod dynamic;
 mod entra;
 mod errors;
 mod etag;
+mod inbound;
 mod queries;
 mod tenants;

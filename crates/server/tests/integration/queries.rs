@@ -592,10 +592,10 @@ async fn schemas_list_response_camel_case_without_nulls() {
     let h = Harness::new().await;
     let r = h.get("/Schemas").await;
     let items = resources(&r);
-    assert_eq!(r.json["totalResults"], 3);
+    assert_eq!(r.json["totalResults"], 4);
     let mut ids: Vec<&str> = items.iter().map(|s| s["id"].as_str().unwrap()).collect();
     ids.sort();
-    let mut want = vec![USER_URN, GROUP_URN, ENTERPRISE_URN];
+    let mut want = vec![USER_URN, GROUP_URN, ENTERPRISE_URN, DYNAMIC_URN];
     want.sort();
     assert_eq!(ids, want);
     assert_no_nulls(&r.json, "$");
@@ -682,7 +682,7 @@ async fn tenant_extension_schema_is_discovered_and_validated() {
 
     let r = h.get("/Schemas").await;
     let items = resources(&r);
-    assert_eq!(r.json["totalResults"], 4);
+    assert_eq!(r.json["totalResults"], 5);
     let acme = items
         .iter()
         .find(|s| s["id"] == ACME)
@@ -804,7 +804,7 @@ async fn extension_schema_registration_needs_admin_and_a_valid_definition() {
         .send()
         .await;
     r.expect_error(400, Some("invalidValue"), &["not-a-urn"]);
-    assert_eq!(h.get("/Schemas").await.json["totalResults"], 3);
+    assert_eq!(h.get("/Schemas").await.json["totalResults"], 4);
 }
 
 /// A tenant extension attribute declared `uniqueness: server` is unique like userName: 409.

@@ -296,11 +296,11 @@ async fn extension_schemas_are_per_tenant() {
         .expect(201);
     let b_schemas = h.req(Method::GET, "/Schemas").token(&b).send().await;
     b_schemas.expect(200);
-    assert_eq!(b_schemas.json["totalResults"], 4);
+    assert_eq!(b_schemas.json["totalResults"], 5);
     let a_schemas = h.get("/Schemas").await;
     a_schemas.expect(200);
     assert_eq!(
-        a_schemas.json["totalResults"], 3,
+        a_schemas.json["totalResults"], 4,
         "A must not see B's extension: {}",
         a_schemas.json
     );

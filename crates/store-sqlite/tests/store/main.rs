@@ -44,6 +44,12 @@ macro_rules! store_suite {
 }
 
 store_suite!(
+    dynamic::membership_follows_user_writes,
+    dynamic::membership_changes_reach_the_change_log,
+    dynamic::a_new_rule_is_recomputed_in_steps,
+    dynamic::removing_the_rule_or_the_group,
+    dynamic::rules_stay_in_their_tenant,
+    dynamic::employee_number_lookup,
     resources::user_round_trip,
     resources::group_round_trip,
     resources::replace_round_trip,
@@ -85,4 +91,8 @@ store_suite!(
     provisioning::leases,
     provisioning::change_feed_follows_the_change_log,
     provisioning::walk_pages_in_store_order,
+    inbound::staged_requests_pend_until_every_record_has_a_result,
+    inbound::a_record_commit_is_all_or_nothing,
+    inbound::scheduled_actions_come_due_in_order,
+    inbound::many_commits_stand_or_fall_each_on_its_own,
 );

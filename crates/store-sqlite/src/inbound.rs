@@ -1,0 +1,478 @@
+//! Inbound provisioning's tables: staged bulkUpload requests (their records as one JSON array),
+//! one row per processed record with its outcome, and the effective-dated actions per user.
+//!
+//! Invariant: a record's outcome, the user write it caused, the user's schedule and the log
+//! entry commit together (one savepoint), so a restart repeats exactly the unprocessed records.
+
+use domain::inbound::{
+    DueAction, InboundCommit, InboundCommitted, LifecycleAction, Outcome, RecordResult,
+    RequestSummary, Scheduled, StagedRecord, StagedRequest, UserWrite,
+};
+use domain::{Error, Load, ResourceKind, Result};
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension as _, Row};
+
+use crate::convert::{ts_from_sql, ts_to_sql, SqlResult};
+use crate::engine_state::insert_log;
+use crate::resources;
+
+fn count_to_sql(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::InvalidValue(format!("count {n} is out of range")))
+}
+
+fn count_from_sql(n: i64) -> Result<u64> {
+    u64::try_from(n).map_err(|_| Error::Internal(format!("stored count {n} is negative")))
+}
+
+fn limit_to_sql(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn stage(conn: &mut Connection, request: &StagedRequest) -> Result<()> {
+    // One row per request: staging is on the upload's critical path, results come one by one.
+    // Written by hand to serialise each record's data without copying it.
+    let json = |v: &serde_json::Value| {
+        serde_json::to_string(v)
+            .map_err(|e| Error::Internal(format!("cannot serialise a staged record: {e}")))
+    };
+    let mut records = String::from("[");
+    for (i, r) in request.records.iter().enumerate() {
+        if i > 0 {
+            records.push(',');
+        }
+        records.push_str(&format!(
+            "{{\"index\":{},\"bulkId\":{},\"externalId\":{},\"data\":{}}}",
+            r.index,
+            json(&r.bulk_id.clone().into())?,
+            json(&r.external_id.clone().into())?,
+            json(&r.data)?
+        ));
+    }
+    records.push(']');
+    conn.prepare_cached(
+        "INSERT INTO inbound_requests (id, tenant_id, source, received, records, total)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .sql()?
+    .execute(params![
+        request.id,
+        request.tenant_id,
+        request.source,
+        ts_to_sql(request.received)?,
+        records,
+        count_to_sql(request.records.len() as u64)?
+    ])
+    .map_err(|e| match crate::convert::constraint(&e) {
+        Some(crate::convert::Constraint::ForeignKey) => {
+            Error::NotFound(format!("tenant `{}` not found", request.tenant_id))
+        }
+        _ => crate::convert::internal(e),
+    })?;
+    Ok(())
+}
+
+/// A staged record from its JSON form.
+fn staged_record(v: &serde_json::Value) -> Result<StagedRecord> {
+    let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_owned);
+    Ok(StagedRecord {
+        index: v
+            .get("index")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| Error::Internal("staged record without index".into()))?,
+        bulk_id: text("bulkId"),
+        external_id: text("externalId"),
+        data: v.get("data").cloned().unwrap_or(serde_json::Value::Null),
+    })
+}
+
+const SUMMARY_COLUMNS: &str = "id, tenant_id, source, received, total, processed, completed";
+
+fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<(RequestSummary, i64, i64, i64, i64)> {
+    Ok((
+        RequestSummary {
+            id: row.get(0)?,
+            tenant_id: row.get(1)?,
+            source: row.get(2)?,
+            received: Timestamp::UNIX_EPOCH,
+            total: 0,
+            processed: 0,
+            completed: None,
+        },
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get::<_, Option<i64>>(6)?.unwrap_or(-1),
+    ))
+}
+
+fn summary(raw: (RequestSummary, i64, i64, i64, i64)) -> Result<RequestSummary> {
+    let (mut s, received, total, processed, completed) = raw;
+    s.received = ts_from_sql(received)?;
+    s.total = count_from_sql(total)?;
+    s.processed = count_from_sql(processed)?;
+    s.completed = (completed >= 0)
+        .then(|| ts_from_sql(completed))
+        .transpose()?;
+    Ok(s)
+}
+
+pub(crate) fn pending(conn: &Connection, limit: usize) -> Result<Vec<StagedRequest>> {
+    let requests = conn
+        .prepare_cached(
+            "SELECT seq, id, tenant_id, source, received, records FROM inbound_requests
+             WHERE completed IS NULL ORDER BY seq LIMIT ?1",
+        )
+        .sql()?
+        .query_map([limit_to_sql(limit)], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+                row.get::<_, String>(5)?,
+            ))
+        })
+        .sql()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .sql()?;
+    let mut done = conn
+        .prepare_cached("SELECT idx FROM inbound_records WHERE request_seq = ?1")
+        .sql()?;
+    let mut out = Vec::with_capacity(requests.len());
+    for (seq, id, tenant_id, source, received, records) in requests {
+        let finished: std::collections::HashSet<i64> = done
+            .query_map([seq], |row| row.get(0))
+            .sql()?
+            .collect::<rusqlite::Result<_>>()
+            .sql()?;
+        let records: Vec<serde_json::Value> = serde_json::from_str(&records)
+            .map_err(|e| Error::Internal(format!("staged records are not JSON: {e}")))?;
+        let mut staged = Vec::with_capacity(records.len());
+        for record in &records {
+            let record = staged_record(record)?;
+            if !finished.contains(&count_to_sql(record.index)?) {
+                staged.push(record);
+            }
+        }
+        out.push(StagedRequest {
+            id,
+            tenant_id,
+            source,
+            received: ts_from_sql(received)?,
+            records: staged,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn request(
+    conn: &Connection,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<(RequestSummary, Vec<RecordResult>)>> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT seq, {SUMMARY_COLUMNS} FROM inbound_requests WHERE tenant_id = ?1 AND id = ?2"
+        ))
+        .sql()?
+        .query_row(params![tenant_id, id], |row| {
+            let seq: i64 = row.get(0)?;
+            Ok((
+                seq,
+                (
+                    RequestSummary {
+                        id: row.get(1)?,
+                        tenant_id: row.get(2)?,
+                        source: row.get(3)?,
+                        received: Timestamp::UNIX_EPOCH,
+                        total: 0,
+                        processed: 0,
+                        completed: None,
+                    },
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get::<_, Option<i64>>(7)?.unwrap_or(-1),
+                ),
+            ))
+        })
+        .optional()
+        .sql()?;
+    let Some((seq, raw)) = row else {
+        return Ok(None);
+    };
+    let rows = conn
+        .prepare_cached(
+            "SELECT idx, bulk_id, external_id, outcome, user_id, error FROM inbound_records
+             WHERE request_seq = ?1 ORDER BY idx",
+        )
+        .sql()?
+        .query_map([seq], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, Option<String>>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, Option<String>>(5)?,
+            ))
+        })
+        .sql()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .sql()?;
+    let mut results = Vec::with_capacity(rows.len());
+    for (idx, bulk_id, external_id, outcome, user_id, error) in rows {
+        results.push(RecordResult {
+            index: count_from_sql(idx)?,
+            bulk_id,
+            external_id,
+            outcome: Outcome::parse(&outcome)
+                .ok_or_else(|| Error::Internal(format!("stored outcome `{outcome}` is unknown")))?,
+            user_id,
+            error,
+        });
+    }
+    Ok(Some((summary(raw)?, results)))
+}
+
+pub(crate) fn requests(
+    conn: &Connection,
+    tenant_id: &str,
+    limit: usize,
+) -> Result<Vec<RequestSummary>> {
+    conn.prepare_cached(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM inbound_requests WHERE tenant_id = ?1
+         ORDER BY seq DESC LIMIT ?2"
+    ))
+    .sql()?
+    .query_map(params![tenant_id, limit_to_sql(limit)], summary_from_row)
+    .sql()?
+    .map(|raw| summary(raw.sql()?))
+    .collect()
+}
+
+/// One record's effect in one savepoint. The resource functions open savepoints of their own
+/// on `&mut Connection`, so this one is opened by name.
+pub(crate) fn commit(
+    conn: &mut Connection,
+    rules: &crate::dynamic::RulesCache,
+    commit: InboundCommit,
+) -> Result<InboundCommitted> {
+    // Cached statements: `execute_batch` would prepare and finalise them for every record.
+    conn.prepare_cached("SAVEPOINT inbound_commit")
+        .sql()?
+        .execute([])
+        .sql()?;
+    match commit_inner(conn, rules, commit) {
+        Ok(stored) => {
+            conn.prepare_cached("RELEASE inbound_commit")
+                .sql()?
+                .execute([])
+                .sql()?;
+            Ok(stored)
+        }
+        Err(e) => {
+            // Undo whatever part was written, then leave the savepoint.
+            let _ = conn.execute_batch("ROLLBACK TO inbound_commit; RELEASE inbound_commit");
+            Err(e)
+        }
+    }
+}
+
+fn commit_inner(
+    conn: &mut Connection,
+    rules: &crate::dynamic::RulesCache,
+    commit: InboundCommit,
+) -> Result<InboundCommitted> {
+    let InboundCommit {
+        tenant_id,
+        source,
+        write,
+        schedule,
+        result,
+        log,
+        now,
+    } = commit;
+    let stored = match write {
+        UserWrite::None => None,
+        UserWrite::Create(write) => Some(resources::create(conn, rules, &tenant_id, write, now)?),
+        UserWrite::Replace { id, write, version } => Some(resources::replace(
+            conn,
+            rules,
+            &tenant_id,
+            ResourceKind::User,
+            &id,
+            write,
+            Some(version),
+            now,
+            Load::NONE,
+        )?),
+    };
+    let user_id = stored
+        .as_ref()
+        .map(|s| s.id.clone())
+        .or_else(|| result.as_ref().and_then(|(_, r)| r.user_id.clone()))
+        .or_else(|| {
+            log.as_ref()
+                .filter(|l| !l.source_id.is_empty())
+                .map(|l| l.source_id.clone())
+        });
+    if let (Some(schedule), Some(user_id)) = (&schedule, &user_id) {
+        put_schedule(conn, &tenant_id, user_id, &source, schedule)?;
+    }
+    if let Some((request_id, mut record)) = result {
+        if record.user_id.is_none() {
+            record.user_id.clone_from(&user_id);
+        }
+        put_result(conn, &tenant_id, &request_id, &record, now)?;
+    }
+    if let Some(mut entry) = log {
+        if let Some(id) = &user_id {
+            entry.source_id.clone_from(id);
+            entry.target_id = Some(id.clone());
+        }
+        insert_log(conn, &entry)?;
+    }
+    Ok(stored)
+}
+
+fn put_schedule(
+    conn: &Connection,
+    tenant_id: &str,
+    user_id: &str,
+    source: &str,
+    schedule: &[Scheduled],
+) -> Result<()> {
+    conn.prepare_cached("DELETE FROM lifecycle WHERE tenant_id = ?1 AND user_id = ?2")
+        .sql()?
+        .execute(params![tenant_id, user_id])
+        .sql()?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO lifecycle (tenant_id, user_id, action, due, date, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .sql()?;
+    for s in schedule {
+        insert
+            .execute(params![
+                tenant_id,
+                user_id,
+                s.action.as_str(),
+                ts_to_sql(s.due)?,
+                s.date,
+                source
+            ])
+            .sql()?;
+    }
+    Ok(())
+}
+
+fn put_result(
+    conn: &Connection,
+    tenant_id: &str,
+    request_id: &str,
+    record: &RecordResult,
+    now: Timestamp,
+) -> Result<()> {
+    let seq: i64 = conn
+        .prepare_cached("SELECT seq FROM inbound_requests WHERE tenant_id = ?1 AND id = ?2")
+        .sql()?
+        .query_row(params![tenant_id, request_id], |r| r.get(0))
+        .optional()
+        .sql()?
+        .ok_or_else(|| Error::NotFound(format!("inbound request `{request_id}` not found")))?;
+    conn.prepare_cached(
+        "INSERT INTO inbound_records (request_seq, idx, bulk_id, external_id, outcome, user_id,
+             error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .sql()?
+    .execute(params![
+        seq,
+        count_to_sql(record.index)?,
+        record.bulk_id,
+        record.external_id,
+        record.outcome.as_str(),
+        record.user_id,
+        record.error
+    ])
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Error::Conflict(format!(
+                "record {} of inbound request `{request_id}` already has a result",
+                record.index
+            ))
+        }
+        e => crate::convert::internal(e),
+    })?;
+    conn.prepare_cached(
+        "UPDATE inbound_requests SET processed = processed + 1,
+             completed = CASE WHEN processed + 1 >= total THEN ?2 ELSE NULL END
+         WHERE seq = ?1",
+    )
+    .sql()?
+    .execute(params![seq, ts_to_sql(now)?])
+    .sql()?;
+    Ok(())
+}
+
+fn scheduled_from_row(row: &Row<'_>) -> rusqlite::Result<(String, i64, String)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+}
+
+fn scheduled(raw: (String, i64, String)) -> Result<Scheduled> {
+    let (action, due, date) = raw;
+    Ok(Scheduled {
+        action: LifecycleAction::parse(&action)
+            .ok_or_else(|| Error::Internal(format!("stored action `{action}` is unknown")))?,
+        due: ts_from_sql(due)?,
+        date,
+    })
+}
+
+pub(crate) fn due(conn: &Connection, now: Timestamp, limit: usize) -> Result<Vec<DueAction>> {
+    conn.prepare_cached(
+        "SELECT action, due, date, tenant_id, user_id, source FROM lifecycle
+         WHERE due <= ?1 ORDER BY due LIMIT ?2",
+    )
+    .sql()?
+    .query_map(params![ts_to_sql(now)?, limit_to_sql(limit)], |row| {
+        Ok((
+            scheduled_from_row(row)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, String>(4)?,
+            row.get::<_, String>(5)?,
+        ))
+    })
+    .sql()?
+    .map(|raw| {
+        let (s, tenant_id, user_id, source) = raw.sql()?;
+        Ok(DueAction {
+            tenant_id,
+            user_id,
+            source,
+            scheduled: scheduled(s)?,
+        })
+    })
+    .collect()
+}
+
+pub(crate) fn lifecycle_of(
+    conn: &Connection,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<Vec<Scheduled>> {
+    conn.prepare_cached(
+        "SELECT action, due, date FROM lifecycle WHERE tenant_id = ?1 AND user_id = ?2
+         ORDER BY due",
+    )
+    .sql()?
+    .query_map(params![tenant_id, user_id], scheduled_from_row)
+    .sql()?
+    .map(|raw| scheduled(raw.sql()?))
+    .collect()
+}
