@@ -5,6 +5,28 @@ use anyhow::Context as _;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+/// The server the admin commands talk to and the admin token, given before the subcommand or as
+/// SCIMITAR_URL and SCIMITAR_TOKEN: `scimitar app --url http://host:8080 --token T list`.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// The Scimitar server (not an app's target).
+    #[arg(
+        long = "url",
+        env = "SCIMITAR_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub server: String,
+    /// An admin-scoped token of the tenant to manage.
+    #[arg(long = "token", env = "SCIMITAR_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+}
+
+impl ServerArgs {
+    pub fn client(&self) -> anyhow::Result<Client> {
+        Client::new(&self.server, self.admin_token.as_deref())
+    }
+}
+
 pub struct Client {
     http: reqwest::Client,
     base: String,

@@ -7,23 +7,14 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use crate::app_client::{enc, Client};
+use crate::app_client::{enc, ServerArgs};
 use crate::app_print::{self as print, at};
 
-/// The server to talk to and the admin token come before the subcommand, or from SCIMITAR_URL
-/// and SCIMITAR_TOKEN: `scimitar app --url http://host:8080 --token T list`.
+/// `scimitar app [--url U] [--token T] …`.
 #[derive(Debug, Args)]
 pub struct AppArgs {
-    /// The Scimitar server (not the app's target).
-    #[arg(
-        long = "url",
-        env = "SCIMITAR_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    pub server: String,
-    /// An admin-scoped token of the tenant whose apps to manage.
-    #[arg(long = "token", env = "SCIMITAR_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub connection: ServerArgs,
     #[command(subcommand)]
     pub command: AppCmd,
 }
@@ -154,7 +145,7 @@ fn read_spec(path: &std::path::Path) -> anyhow::Result<Map<String, Value>> {
 }
 
 pub async fn run(args: AppArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.server, args.admin_token.as_deref())?;
+    let client = args.connection.client()?;
     match args.command {
         AppCmd::Create {
             name,

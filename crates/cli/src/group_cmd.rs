@@ -9,22 +9,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::app_client::{enc, Client};
+use crate::app_client::{enc, Client, ServerArgs};
 
-/// The server and admin token come before the subcommand, or from SCIMITAR_URL and
-/// SCIMITAR_TOKEN: `scimitar group --token T preview 'user.department -eq "Sales"'`.
+/// `scimitar group [--url U] [--token T] …`.
 #[derive(Debug, Args)]
 pub struct GroupArgs {
-    /// The Scimitar server.
-    #[arg(
-        long = "url",
-        env = "SCIMITAR_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    pub server: String,
-    /// An admin-scoped token of the tenant.
-    #[arg(long = "token", env = "SCIMITAR_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub connection: ServerArgs,
     #[command(subcommand)]
     pub command: GroupCmd,
 }
@@ -85,7 +76,7 @@ pub enum GroupCmd {
 }
 
 pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.server, args.admin_token.as_deref())?;
+    let client = args.connection.client()?;
     match args.command {
         GroupCmd::Create { name, rule } => {
             let spinner = spinner("computing the membership");

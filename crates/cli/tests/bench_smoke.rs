@@ -97,3 +97,41 @@ fn engine_bench_provisions_everyone_and_reports_four_targets() {
         .as_f64()
         .is_some_and(|v| v > 0.0));
 }
+
+/// `scimitar bench --dynamic` recomputes its two rules over every seeded user (a department's
+/// worth, then everybody) and measures user updates with and without 50 dynamic groups. The
+/// membership counts are checked; the timings are only reported.
+#[test]
+fn dynamic_bench_recomputes_every_user_and_reports_three_targets() {
+    let output = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+        .args(["bench", "--dynamic", "--users", "400", "--json"])
+        .env("SCIMITAR_LOG", "warn")
+        .output()
+        .expect("run scimitar bench --dynamic");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "scimitar bench --dynamic failed:\n{stderr}"
+    );
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("the report on stdout is JSON");
+    let scenarios = report["scenarios"].as_array().expect("a scenarios array");
+    let names: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "recompute_selective",
+            "recompute_everyone",
+            "dynamic_write_overhead"
+        ]
+    );
+    // Seeded user n is in department n % 8 and active: a department's worth, then everybody.
+    assert_eq!(scenarios[0]["evaluated"], 400);
+    assert_eq!(scenarios[0]["added"], 50);
+    assert_eq!(scenarios[1]["added"], 400);
+    assert!(scenarios[2]["membership_changes"].as_u64().unwrap() > 0);
+    assert_eq!(report["targets"], 3);
+}

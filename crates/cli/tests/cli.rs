@@ -513,9 +513,14 @@ fn expr_eval_knows_the_tenants_extension_attributes() {
 
 /// `scimitar app …` against `server` with `token`.
 fn app_cli(server: &Server, token: &str, args: &[&str]) -> (bool, String, String) {
+    admin_cli(server, token, "app", args)
+}
+
+/// `scimitar COMMAND …`, a client of `server`'s admin API, with `token`.
+fn admin_cli(server: &Server, token: &str, command: &str, args: &[&str]) -> (bool, String, String) {
     let base = server.base.trim_end_matches("/scim/v2").to_owned();
     let out = Command::new(BIN)
-        .arg("app")
+        .arg(command)
         .args(args)
         .env("SCIMITAR_URL", base)
         .env("SCIMITAR_TOKEN", token)
@@ -830,19 +835,7 @@ async fn a_server_killed_mid_cycle_converges_without_duplicates() {
 
 /// `scimitar group …` against `server` with `token`.
 fn group_cli(server: &Server, token: &str, args: &[&str]) -> (bool, String, String) {
-    let base = server.base.trim_end_matches("/scim/v2").to_owned();
-    let out = Command::new(BIN)
-        .arg("group")
-        .args(args)
-        .env("SCIMITAR_URL", base)
-        .env("SCIMITAR_TOKEN", token)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    admin_cli(server, token, "group", args)
 }
 
 /// A dynamic group from the CLI: preview, create, explain, change the rule, and a bad rule named
@@ -916,5 +909,157 @@ async fn dynamic_groups_from_the_cli() {
         err.contains("membershipRule") && err.contains("at 19"),
         "{err}"
     );
+    server.stop();
+}
+
+/// Polls `url` (a SCIM list) until `check` holds for its first resource, returning how long it took.
+async fn until_first(url: &str, token: &str, check: impl Fn(Option<&Value>) -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (status, list) = send(reqwest::Method::GET, url, token, None).await;
+        assert_eq!(status, 200, "{list}");
+        if check(list["Resources"].get(0)) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never reached the wanted state: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The whole joiner-mover-leaver chain in one real `scimitar serve`: an HR system's bulkUpload
+/// (spec §5's exact payload) → the directory → a dynamic group (spec §6) → the app the group is
+/// assigned to (here another tenant of the same server over real SCIM HTTP). The hire appears in
+/// the target; the spec's update record (department changed, `active: false`) disables them.
+/// The latencies (bulkUpload accepted → the target's account) are printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn hr_to_directory_to_dynamic_group_to_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = cli(dir.path(), &["tenant", "create", "target"]);
+    assert!(ok, "{err}");
+    let (ok, target_token, err) = cli(dir.path(), &["token", "create", "--tenant", "target"]);
+    assert!(ok, "{err}");
+    let target_token = target_token.trim().to_owned();
+    let server = Server::start(dir.path(), Some("boot-token"));
+    let root = server.base.trim_end_matches("/scim/v2").to_owned();
+
+    let (status, group) = send(
+        reqwest::Method::POST,
+        &format!("{root}/api/v1/groups"),
+        "boot-token",
+        Some(json!({"displayName": "Tour Operations",
+                    "rule": "user.department -eq \"Tour Operations\""})),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    let (status, app) = send(
+        reqwest::Method::POST,
+        &format!("{root}/api/v1/apps"),
+        "boot-token",
+        Some(
+            json!({"name": "crm", "url": server.base, "token": target_token,
+                    "scope": "assigned", "rate_limit": 1000.0}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{app}");
+    let (status, body) = send(
+        reqwest::Method::POST,
+        &format!("{root}/api/v1/apps/crm/assignments"),
+        "boot-token",
+        Some(json!({"type": "Group", "id": group["groupId"]})),
+    )
+    .await;
+    assert!(status < 300, "{body}");
+
+    // Spec §5, request shape: the new hire.
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let hire = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{
+            "method": "POST", "bulkId": "701984", "path": "/Users",
+            "data": {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+                "externalId": "701984", "userName": "bjensen@example.com",
+                "name": {"formatted": "Ms. Barbara J Jensen, III", "familyName": "Jensen",
+                         "givenName": "Barbara", "middleName": "Jane",
+                         "honorificPrefix": "Ms.", "honorificSuffix": "III"},
+                "displayName": "Babs Jensen", "nickName": "Babs",
+                "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}],
+                "addresses": [{"type": "work", "streetAddress": "100 Universal City Plaza",
+                               "locality": "Hollywood", "region": "CA", "postalCode": "91608",
+                               "country": "USA",
+                               "formatted": "100 Universal City Plaza\nHollywood, CA 91608 USA",
+                               "primary": true}],
+                "phoneNumbers": [{"value": "555-555-5555", "type": "work"}],
+                "userType": "Employee", "title": "Tour Guide", "preferredLanguage": "en-US",
+                "locale": "en-US", "timezone": "America/Los_Angeles", "active": true,
+                enterprise: {
+                    "employeeNumber": "701984", "costCenter": "4130",
+                    "organization": "Universal Studios", "division": "Theme Park",
+                    "department": "Tour Operations",
+                    "manager": {"value": "89607", "displayName": "John Smith"}
+                }
+            }
+        }],
+        "failOnErrors": null
+    });
+    let upload = format!("{root}/api/v1/inbound/bulkUpload");
+    let target_users = format!(
+        "{}/Users?filter=userName%20eq%20%22bjensen%40example.com%22",
+        server.base
+    );
+    let (status, accepted) = send(reqwest::Method::POST, &upload, "boot-token", Some(hire)).await;
+    assert_eq!(status, 202, "{accepted}");
+    let joiner = until_first(&target_users, &target_token, |u| {
+        u.is_some_and(|u| u["active"] == json!(true))
+    })
+    .await;
+
+    // Spec §5, update example: a partial record, department changed and `active: false`.
+    let leave = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{"method": "POST", "bulkId": "7172023", "path": "/Users",
+            "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+                     "externalId": "701984", "active": false,
+                     enterprise: {"department": "Tour Ops"}}}]
+    });
+    let (status, accepted) = send(reqwest::Method::POST, &upload, "boot-token", Some(leave)).await;
+    assert_eq!(status, 202, "{accepted}");
+    let leaver = until_first(&target_users, &target_token, |u| {
+        u.is_some_and(|u| u["active"] == json!(false))
+    })
+    .await;
+    eprintln!("HR → app latency: joiner {joiner:?}, leaver {leaver:?}");
+
+    // The directory kept the partial record's other attributes, and the group lost her.
+    let (_, list) = send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/Users?filter=userName%20eq%20%22bjensen%40example.com%22",
+            server.base
+        ),
+        "boot-token",
+        None,
+    )
+    .await;
+    let babs = &list["Resources"][0];
+    assert_eq!(babs["displayName"], "Babs Jensen");
+    assert_eq!(babs[enterprise]["department"], "Tour Ops");
+    assert_eq!(babs["active"], false);
+    let (_, g) = send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/Groups/{}",
+            server.base,
+            group["groupId"].as_str().unwrap()
+        ),
+        "boot-token",
+        None,
+    )
+    .await;
+    assert!(g.get("members").is_none_or(|m| m == &json!([])), "{g}");
     server.stop();
 }

@@ -202,9 +202,16 @@ fn print_report(json_out: bool, mut config: Value, outcomes: &[Outcome]) -> anyh
     Ok(())
 }
 
-/// `--engine`: seeds `--users` users, serves the store, and runs the engine scenarios.
-async fn run_engine(args: &BenchArgs) -> anyhow::Result<()> {
-    let users = usize::try_from(args.users)?;
+/// A fresh temporary store with one tenant and `users` seeded users.
+struct Seeded {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    tenant_id: String,
+    user_ids: Vec<String>,
+}
+
+async fn seeded(users: usize) -> anyhow::Result<Seeded> {
     let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
     let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open(
         &dir.path().join("scimitar.db"),
@@ -217,10 +224,23 @@ async fn run_engine(args: &BenchArgs) -> anyhow::Result<()> {
         dir.path().display()
     ));
     let user_ids = seed::users(store.clone(), clock.clone(), registry, &tenant_id, users).await?;
-    let state = AppState::new(store.clone(), clock.clone(), ServerConfig::default());
+    Ok(Seeded {
+        _dir: dir,
+        store,
+        clock,
+        tenant_id,
+        user_ids,
+    })
+}
+
+/// `--engine`: seeds `--users` users, serves the store, and runs the engine scenarios.
+async fn run_engine(args: &BenchArgs) -> anyhow::Result<()> {
+    let users = usize::try_from(args.users)?;
+    let s = seeded(users).await?;
+    let state = AppState::new(s.store.clone(), s.clock.clone(), ServerConfig::default());
     let (addr, scimitar) = serve(server::app(state)).await?;
     let base = format!("http://{addr}/scim/v2");
-    let outcomes = engine::run(store, clock, &tenant_id, &user_ids, &base).await?;
+    let outcomes = engine::run(s.store, s.clock, &s.tenant_id, &s.user_ids, &base).await?;
     scimitar.abort();
     print_report(args.json, json!({ "users": users }), &outcomes)
 }
@@ -228,19 +248,8 @@ async fn run_engine(args: &BenchArgs) -> anyhow::Result<()> {
 /// `--dynamic`: seeds `--users` users and runs the dynamic-group scenarios on the store.
 async fn run_dynamic(args: &BenchArgs) -> anyhow::Result<()> {
     let users = usize::try_from(args.users)?;
-    let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
-    let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open(
-        &dir.path().join("scimitar.db"),
-    )?);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let registry = Arc::new(Registry::builtin());
-    let (tenant_id, _token) = seed::tenant(&*store, &*clock).await?;
-    phase(&format!(
-        "seeding {users} users in {}",
-        dir.path().display()
-    ));
-    let user_ids = seed::users(store.clone(), clock.clone(), registry, &tenant_id, users).await?;
-    let outcomes = dynamic::run(store, clock, &tenant_id, &user_ids).await?;
+    let s = seeded(users).await?;
+    let outcomes = dynamic::run(s.store, s.clock, &s.tenant_id, &s.user_ids).await?;
     print_report(args.json, json!({ "users": users }), &outcomes)
 }
 

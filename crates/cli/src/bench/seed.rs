@@ -24,7 +24,8 @@ const FAMILY: [&str; 12] = [
     "Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Thompson", "Hamilton",
     "Ritchie", "Perlman", "Torvalds", "Lamarr",
 ];
-const DEPARTMENTS: [&str; 8] = [
+/// The departments seeded users are spread over (user `n` is in `DEPARTMENTS[n % 8]`).
+pub const DEPARTMENTS: [&str; 8] = [
     "Engineering",
     "Sales",
     "Marketing",
