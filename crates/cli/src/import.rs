@@ -20,6 +20,9 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{open_store, StorageArgs};
 
+/// Rows planned together and written in one store round trip (when none depends on another).
+const CHUNK: usize = 200;
+
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// The CSV file: a header row of SCIM attribute paths, then one user per row.
@@ -66,7 +69,7 @@ pub async fn run(storage: &StorageArgs, args: ImportArgs) -> anyhow::Result<()> 
     bar.inc(bad.len() as u64);
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut failures: Vec<BadRow> = bad;
-    for record in &records {
+    for chunk in records.chunks(CHUNK) {
         let ctx = Ctx {
             store: store.as_ref(),
             registry: &registry,
@@ -74,24 +77,35 @@ pub async fn run(storage: &StorageArgs, args: ImportArgs) -> anyhow::Result<()> 
             tenant_id: &tenant.id,
             now: clock.now(),
         };
-        let (outcome, error) = if args.dry_run {
-            match process::plan(ctx, &record.data).await {
-                Ok(planned) => (planned.outcome, None),
-                Err(e) => (Outcome::Failed, Some(e.to_string())),
+        let mut outcomes = Vec::with_capacity(chunk.len());
+        if args.dry_run {
+            for record in chunk {
+                outcomes.push(match process::plan(ctx, &record.data).await {
+                    Ok(planned) => (planned.outcome, None),
+                    Err(e) => (Outcome::Failed, Some(e.to_string())),
+                });
+            }
+        } else if process::independent(chunk, &source) {
+            for result in process::process_together(ctx, chunk, None).await? {
+                outcomes.push((result.outcome, result.error));
             }
         } else {
-            let result = process::process(ctx, record, None).await;
-            (result.outcome, result.error)
-        };
-        if outcome == Outcome::Failed {
-            failures.push(BadRow {
-                row: record.index,
-                reason: error.unwrap_or_default(),
-            });
-        } else {
-            *counts.entry(outcome.as_str()).or_default() += 1;
+            for record in chunk {
+                let result = process::process(ctx, record, None).await;
+                outcomes.push((result.outcome, result.error));
+            }
         }
-        bar.inc(1);
+        for (record, (outcome, error)) in chunk.iter().zip(outcomes) {
+            if outcome == Outcome::Failed {
+                failures.push(BadRow {
+                    row: record.index,
+                    reason: error.unwrap_or_default(),
+                });
+            } else {
+                *counts.entry(outcome.as_str()).or_default() += 1;
+            }
+        }
+        bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
 

@@ -368,6 +368,65 @@ pub async fn process(ctx: Ctx<'_>, record: &StagedRecord, request: Option<&str>)
     failed
 }
 
+/// Whether records can be planned together and written in one round trip: no matching key
+/// twice, and no record naming another of them as its manager (each would have to see the
+/// other's write).
+pub fn independent(records: &[StagedRecord], source: &Source) -> bool {
+    let keys: Vec<String> = records
+        .iter()
+        .map(|r| match_key(&r.data, source).unwrap_or_default())
+        .collect();
+    let distinct: std::collections::HashSet<&String> = keys.iter().collect();
+    distinct.len() == keys.len()
+        && records
+            .iter()
+            .filter_map(|r| manager_key(&r.data))
+            .all(|m| !distinct.contains(&m))
+}
+
+/// The manager a record names (by the manager's matching key).
+fn manager_key(data: &Value) -> Option<String> {
+    match data
+        .get(scim_proto::ENTERPRISE_USER_SCHEMA)?
+        .get("manager")?
+    {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(m) => m.get("value").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Plans [`independent`] records, then writes them all in one round trip; a record whose write
+/// fails (its user changed meanwhile, a uniqueness clash) is processed again on its own.
+pub async fn process_together(
+    ctx: Ctx<'_>,
+    records: &[StagedRecord],
+    request: Option<&str>,
+) -> Result<Vec<RecordResult>> {
+    let mut commits = Vec::with_capacity(records.len());
+    let mut results = Vec::with_capacity(records.len());
+    for record in records {
+        let (commit, result) = match prepare(ctx, record, request).await {
+            Ok(prepared) => prepared,
+            Err(e) => failure(ctx, record, request, Some(e)),
+        };
+        commits.push(commit);
+        results.push(result);
+    }
+    let outcomes = ctx.store.commit_inbound_many(commits).await?;
+    let mut out = Vec::with_capacity(records.len());
+    for ((record, outcome), result) in records.iter().zip(outcomes).zip(results) {
+        out.push(match outcome {
+            Ok(stored) => RecordResult {
+                user_id: stored.map(|s| s.id).or(result.user_id.clone()),
+                ..result
+            },
+            Err(_) => process(ctx, record, request).await,
+        });
+    }
+    Ok(out)
+}
+
 fn commit_of(
     ctx: Ctx<'_>,
     planned: Planned,

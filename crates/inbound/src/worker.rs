@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use domain::inbound::{RecordResult, StagedRecord, StagedRequest};
 use domain::{Clock, Result, Store};
-use serde_json::Value;
 use tokio::sync::{watch, Mutex, Notify};
 use tokio::task::JoinSet;
 
@@ -175,16 +174,9 @@ impl Inbound {
             .iter()
             .map(|r| process::match_key(&r.data, &source).unwrap_or_default())
             .collect();
-        let distinct: HashSet<&String> = keys.iter().collect();
-        let independent = distinct.len() == keys.len()
-            && request
-                .records
-                .iter()
-                .filter_map(|r| manager_key(&r.data))
-                .all(|m| !distinct.contains(&m));
-        if independent {
+        if process::independent(&request.records, &source) {
             let _held = self.hold(&request.tenant_id, keys).await;
-            self.process_together(ctx, &request).await?;
+            process::process_together(ctx, &request.records, Some(&request.id)).await?;
         } else {
             for (record, key) in request.records.iter().zip(keys) {
                 let ctx = Ctx {
@@ -198,26 +190,6 @@ impl Inbound {
         let n = request.records.len();
         inner.backlog.fetch_sub(n as u64, Ordering::Relaxed);
         Ok(n)
-    }
-
-    /// Plans every record, then writes them all in one round trip; a record whose write fails
-    /// (a user changed meanwhile, a uniqueness clash) is processed again on its own.
-    async fn process_together(&self, ctx: Ctx<'_>, request: &StagedRequest) -> Result<()> {
-        let mut commits = Vec::with_capacity(request.records.len());
-        for record in &request.records {
-            let commit = match process::prepare(ctx, record, Some(&request.id)).await {
-                Ok((commit, _)) => commit,
-                Err(e) => process::failure(ctx, record, Some(&request.id), Some(e)).0,
-            };
-            commits.push(commit);
-        }
-        let outcomes = ctx.store.commit_inbound_many(commits).await?;
-        for (record, outcome) in request.records.iter().zip(outcomes) {
-            if outcome.is_err() {
-                process::process(ctx, record, Some(&request.id)).await;
-            }
-        }
-        Ok(())
     }
 
     /// Waits until none of `keys` is held by another request, then holds them until the guard
@@ -324,17 +296,5 @@ impl Drop for Held<'_> {
             }
         }
         self.inbound.inner.released.notify_waiters();
-    }
-}
-
-/// The manager a record names (by the manager's matching key).
-fn manager_key(data: &Value) -> Option<String> {
-    match data
-        .get(scim_proto::ENTERPRISE_USER_SCHEMA)?
-        .get("manager")?
-    {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(m) => m.get("value").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
     }
 }
