@@ -3,6 +3,9 @@
 //!
 //! Invariant: a record's outcome, the user write it caused, the user's schedule and the log
 //! entry commit together (one savepoint), so a restart repeats exactly the unprocessed records.
+//! A request's `processed`/`completed` are recounted in the same transaction, once per batch.
+
+use std::collections::HashMap;
 
 use domain::inbound::{
     DueAction, InboundCommit, InboundCommitted, LifecycleAction, Outcome, RecordResult,
@@ -252,39 +255,104 @@ pub(crate) fn requests(
     .collect()
 }
 
-/// One record's effect in one savepoint. The resource functions open savepoints of their own
-/// on `&mut Connection`, so this one is opened by name.
+/// One record's effect in one savepoint, then its request's progress.
 pub(crate) fn commit(
     conn: &mut Connection,
     rules: &crate::dynamic::RulesCache,
     commit: InboundCommit,
 ) -> Result<InboundCommitted> {
+    let mut many = commit_many(conn, rules, vec![commit])?;
+    many.pop()
+        .unwrap_or_else(|| Err(Error::Internal("an inbound commit went missing".into())))
+}
+
+/// Each commit in its own savepoint (standing or falling on its own), then the progress of the
+/// requests they belong to, once per request. All in the writer's one transaction.
+pub(crate) fn commit_many(
+    conn: &mut Connection,
+    rules: &crate::dynamic::RulesCache,
+    commits: Vec<InboundCommit>,
+) -> Result<Vec<Result<InboundCommitted>>> {
+    let mut requests: HashMap<String, i64> = HashMap::new();
+    let mut touched: Vec<i64> = Vec::new();
+    let mut out = Vec::with_capacity(commits.len());
+    let mut now = None;
+    for commit in commits {
+        now = Some(commit.now);
+        let (outcome, seq) = commit_one(conn, rules, commit, &mut requests);
+        if let Some(seq) = seq.filter(|s| !touched.contains(s)) {
+            touched.push(seq);
+        }
+        out.push(outcome);
+    }
+    if let Some(now) = now {
+        for seq in touched {
+            refresh_request(conn, seq, now)?;
+        }
+    }
+    Ok(out)
+}
+
+/// One record's effect in one savepoint, opened by name because the resource functions open
+/// savepoints of their own on `&mut Connection`. Returns the request's seq when it wrote a
+/// result.
+fn commit_one(
+    conn: &mut Connection,
+    rules: &crate::dynamic::RulesCache,
+    commit: InboundCommit,
+    requests: &mut HashMap<String, i64>,
+) -> (Result<InboundCommitted>, Option<i64>) {
     // Cached statements: `execute_batch` would prepare and finalise them for every record.
-    conn.prepare_cached("SAVEPOINT inbound_commit")
-        .sql()?
-        .execute([])
-        .sql()?;
-    match commit_inner(conn, rules, commit) {
-        Ok(stored) => {
-            conn.prepare_cached("RELEASE inbound_commit")
-                .sql()?
-                .execute([])
-                .sql()?;
-            Ok(stored)
+    let begin = conn
+        .prepare_cached("SAVEPOINT inbound_commit")
+        .and_then(|mut s| s.execute([]));
+    if let Err(e) = begin {
+        return (Err(crate::convert::internal(e)), None);
+    }
+    match commit_inner(conn, rules, commit, requests) {
+        Ok((stored, seq)) => {
+            let release = conn
+                .prepare_cached("RELEASE inbound_commit")
+                .and_then(|mut s| s.execute([]));
+            match release {
+                Ok(_) => (Ok(stored), seq),
+                Err(e) => (Err(crate::convert::internal(e)), None),
+            }
         }
         Err(e) => {
             // Undo whatever part was written, then leave the savepoint.
             let _ = conn.execute_batch("ROLLBACK TO inbound_commit; RELEASE inbound_commit");
-            Err(e)
+            (Err(e), None)
         }
     }
+}
+
+/// Counts a request's results and marks it complete when every record has one.
+fn refresh_request(conn: &Connection, seq: i64, now: Timestamp) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE inbound_requests SET
+             processed = (SELECT count(*) FROM inbound_records WHERE request_seq = ?1)
+         WHERE seq = ?1",
+    )
+    .sql()?
+    .execute([seq])
+    .sql()?;
+    conn.prepare_cached(
+        "UPDATE inbound_requests SET completed = ?2
+         WHERE seq = ?1 AND completed IS NULL AND processed >= total",
+    )
+    .sql()?
+    .execute(params![seq, ts_to_sql(now)?])
+    .sql()?;
+    Ok(())
 }
 
 fn commit_inner(
     conn: &mut Connection,
     rules: &crate::dynamic::RulesCache,
     commit: InboundCommit,
-) -> Result<InboundCommitted> {
+    requests: &mut HashMap<String, i64>,
+) -> Result<(InboundCommitted, Option<i64>)> {
     let InboundCommit {
         tenant_id,
         source,
@@ -321,11 +389,18 @@ fn commit_inner(
     if let (Some(schedule), Some(user_id)) = (&schedule, &user_id) {
         put_schedule(conn, &tenant_id, user_id, &source, schedule)?;
     }
+    let mut seq = None;
     if let Some((request_id, mut record)) = result {
         if record.user_id.is_none() {
             record.user_id.clone_from(&user_id);
         }
-        put_result(conn, &tenant_id, &request_id, &record, now)?;
+        seq = Some(put_result(
+            conn,
+            &tenant_id,
+            &request_id,
+            &record,
+            requests,
+        )?);
     }
     if let Some(mut entry) = log {
         if let Some(id) = &user_id {
@@ -334,7 +409,7 @@ fn commit_inner(
         }
         insert_log(conn, &entry)?;
     }
-    Ok(stored)
+    Ok((stored, seq))
 }
 
 fn put_schedule(
@@ -369,20 +444,30 @@ fn put_schedule(
     Ok(())
 }
 
+/// Writes a record's result; returns its request's seq (looked up once per batch).
 fn put_result(
     conn: &Connection,
     tenant_id: &str,
     request_id: &str,
     record: &RecordResult,
-    now: Timestamp,
-) -> Result<()> {
-    let seq: i64 = conn
-        .prepare_cached("SELECT seq FROM inbound_requests WHERE tenant_id = ?1 AND id = ?2")
-        .sql()?
-        .query_row(params![tenant_id, request_id], |r| r.get(0))
-        .optional()
-        .sql()?
-        .ok_or_else(|| Error::NotFound(format!("inbound request `{request_id}` not found")))?;
+    requests: &mut HashMap<String, i64>,
+) -> Result<i64> {
+    let seq = match requests.get(request_id) {
+        Some(seq) => *seq,
+        None => {
+            let seq: i64 = conn
+                .prepare_cached("SELECT seq FROM inbound_requests WHERE tenant_id = ?1 AND id = ?2")
+                .sql()?
+                .query_row(params![tenant_id, request_id], |r| r.get(0))
+                .optional()
+                .sql()?
+                .ok_or_else(|| {
+                    Error::NotFound(format!("inbound request `{request_id}` not found"))
+                })?;
+            requests.insert(request_id.to_owned(), seq);
+            seq
+        }
+    };
     conn.prepare_cached(
         "INSERT INTO inbound_records (request_seq, idx, bulk_id, external_id, outcome, user_id,
              error)
@@ -409,15 +494,7 @@ fn put_result(
         }
         e => crate::convert::internal(e),
     })?;
-    conn.prepare_cached(
-        "UPDATE inbound_requests SET processed = processed + 1,
-             completed = CASE WHEN processed + 1 >= total THEN ?2 ELSE NULL END
-         WHERE seq = ?1",
-    )
-    .sql()?
-    .execute(params![seq, ts_to_sql(now)?])
-    .sql()?;
-    Ok(())
+    Ok(seq)
 }
 
 fn scheduled_from_row(row: &Row<'_>) -> rusqlite::Result<(String, i64, String)> {

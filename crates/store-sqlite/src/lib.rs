@@ -561,13 +561,8 @@ impl domain::Store for SqliteStore {
         commits: Vec<domain::inbound::InboundCommit>,
     ) -> Result<Vec<Result<domain::inbound::InboundCommitted>>> {
         let rules = Arc::clone(&self.pool.rules);
-        self.write(move |conn| {
-            Ok(commits
-                .into_iter()
-                .map(|c| inbound::commit(conn, &rules, c))
-                .collect())
-        })
-        .await
+        self.write(move |conn| inbound::commit_many(conn, &rules, commits))
+            .await
     }
 
     async fn due_lifecycle(
