@@ -155,3 +155,32 @@ fn a_bad_inbound_source_stops_the_start_with_its_name() {
     assert!(err.contains("inbound source `hr`: time_zone"), "{err}");
     assert!(err.contains("Mars/Olympus"), "{err}");
 }
+
+/// `bench --inbound` in a small run: end to end, its one scenario as JSON (the bench itself
+/// fails unless every record became a user). Timing figures are no test's business.
+#[test]
+fn quick_inbound_bench_reports_its_scenario_as_json() {
+    let output = Command::new(BIN)
+        .args([
+            "bench",
+            "--inbound",
+            "--users",
+            "300",
+            "--connections",
+            "4",
+            "--json",
+        ])
+        .env("SCIMITAR_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["name"], "inbound_bulk_upload");
+    assert_eq!(scenario["records"], 300);
+    assert_eq!(scenario["requests"], 6);
+    assert!(scenario["value"].as_f64().unwrap() > 0.0);
+    assert!(scenario["peer"]["value"].as_f64().unwrap() > 0.0);
+    assert!(scenario["pass"].is_boolean());
+}
