@@ -16,7 +16,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use domain::inbound::{Outcome, RecordResult, RequestSummary, StagedRequest};
-use domain::{Error, Scope};
+use domain::{Error, LogQuery, LogStatus, Scope};
 use serde_json::{json, Map, Value};
 
 pub use self::limit::{RateLimit, RateLimiter};
@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/inbound/{source}/bulkUpload", post(upload_named))
         .route("/inbound/requests", get(list))
         .route("/inbound/requests/{id}", get(show))
+        .route("/inbound/{source}/logs", get(logs))
 }
 
 fn processor(state: &AppState) -> ApiResult<&InboundState> {
@@ -236,4 +237,76 @@ async fn list(
         .map(|s| Value::Object(summary_json(s)))
         .collect();
     Ok(ScimResponse::ok(json!({ "requests": items })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LogParams {
+    status: Option<String>,
+    user: Option<String>,
+    since: Option<String>,
+    before: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// The source's provisioning log, newest first: one entry per record processed (and per
+/// effective-dated action), with `?status=`, `?user=`, `?since=` and `?before=` (paging).
+async fn logs(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(source): Path<String>,
+    Query(params): Query<LogParams>,
+) -> ApiResult<ScimResponse> {
+    require_read(&p)?;
+    let status = params
+        .status
+        .as_deref()
+        .map(|s| {
+            LogStatus::parse(s).ok_or_else(|| {
+                Error::InvalidValue(format!(
+                    "parameter `status`: `{s}` is not one of success, warning, failure, skipped"
+                ))
+            })
+        })
+        .transpose()?;
+    let since = params
+        .since
+        .as_deref()
+        .map(|s| {
+            s.parse::<jiff::Timestamp>().map_err(|e| {
+                Error::InvalidValue(format!(
+                    "parameter `since`: `{s}` is not an RFC 3339 time: {e}"
+                ))
+            })
+        })
+        .transpose()?;
+    let query = LogQuery {
+        app_id: domain::inbound::log_app_id(&p.tenant_id, &source),
+        source_id: params.user,
+        status,
+        since,
+        until: None,
+        before: params.before,
+        limit: params.limit.unwrap_or(50).clamp(1, 1000),
+    };
+    let entries: Vec<Value> = state
+        .store
+        .logs(&query)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "at": e.at.to_string(),
+                "requestId": e.cycle_id,
+                "userId": (!e.source_id.is_empty()).then_some(e.source_id),
+                "action": e.action,
+                "status": e.status.as_str(),
+                "reason": e.reason,
+                "bulkId": e.details.get("bulkId"),
+                "externalId": e.details.get("externalId"),
+                "outcome": e.details.get("outcome"),
+            })
+        })
+        .collect();
+    Ok(ScimResponse::ok(json!({ "entries": entries })))
 }

@@ -384,3 +384,34 @@ async fn uploads_need_scim_write_and_a_configured_source() {
         .await
         .expect(404);
 }
+
+#[tokio::test]
+async fn every_record_is_in_the_sources_provisioning_log() {
+    let w = world().await;
+    let resp = w
+        .upload(bulk(vec![
+            op("a", json!({"externalId": "1", "userName": "a@example.com"})),
+            op("b", json!({"externalId": "2"})),
+        ]))
+        .await;
+    resp.expect(202);
+    w.process().await;
+    let logs = w.h.get("/api/v1/inbound/default/logs").await;
+    logs.expect(200);
+    let entries = logs.json["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{}", logs.json);
+    let request = resp.json["id"].as_str().unwrap();
+    assert!(entries.iter().all(|e| e["requestId"] == request));
+    let failed = w.h.get("/api/v1/inbound/default/logs?status=failure").await;
+    let failed = failed.json["entries"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["bulkId"], "b");
+    assert!(failed[0]["reason"].as_str().unwrap().contains("userName"));
+    let created = entries.iter().find(|e| e["bulkId"] == "a").unwrap();
+    assert_eq!(created["action"], "create");
+    assert_eq!(created["outcome"], "created");
+    assert!(created["userId"].is_string());
+    w.h.get("/api/v1/inbound/default/logs?status=nope")
+        .await
+        .expect_error(400, Some("invalidValue"), &["status"]);
+}
