@@ -1,5 +1,6 @@
 //! Scimitar's HTTP face: the SCIM 2.0 service provider under `/scim/v2`, the admin API under
-//! `/api/v1` (provisioning apps under `/api/v1/apps`), health under `/healthz`, Prometheus
+//! `/api/v1` (provisioning apps under `/api/v1/apps`, inbound provisioning's bulkUpload under
+//! `/api/v1/inbound`), health under `/healthz`, Prometheus
 //! metrics under `/metrics`. `fn app(state) -> Router` is the whole server; the binary
 //! binds it to a socket.
 
