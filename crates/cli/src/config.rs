@@ -81,7 +81,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIMITAR_LISTEN")]
     pub listen: Option<String>,
     /// TOML configuration file (keys: listen, data_dir, database, public_url, [limits],
-    /// [[apps]] provisioning apps).
+    /// [[apps]] provisioning apps, [[inbound]] inbound sources).
     #[arg(long, env = "SCIMITAR_CONFIG")]
     pub config: Option<PathBuf>,
     /// The SCIM base URL as clients reach it (for `meta.location`), e.g.

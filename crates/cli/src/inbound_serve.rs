@@ -115,3 +115,52 @@ impl Running {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn settings(text: &str) -> anyhow::Result<InboundSettings> {
+        let config: crate::config::FileConfig = toml::from_str(text)?;
+        InboundSettings::resolve(&config.inbound, &config.limits)
+    }
+
+    /// The README's `[[inbound]]` example is a valid source with valid limits.
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n[[inbound]]")
+            .expect("README has the [[inbound]] example");
+        let rest = &readme[start + "```toml\n".len()..];
+        let example = &rest[..rest.find("```").unwrap()];
+        let s = settings(example).unwrap();
+        assert_eq!(s.sources.len(), 1);
+        let source = &s.sources[0];
+        assert_eq!(source.name(), "workday");
+        assert_eq!(source.mappings.as_ref().map(Vec::len), Some(2));
+        assert_eq!(source.spec.time_zone, "Europe/Paris");
+        assert_eq!(s.limit.requests, 1000);
+        assert_eq!(s.limit.window, Duration::from_secs(5));
+        assert_eq!(s.config.max_backlog, 100_000);
+    }
+
+    #[test]
+    fn problems_name_the_source_or_the_limit() {
+        let err = |text: &str| settings(text).err().unwrap().to_string();
+        let twice = "[[inbound]]\nname = \"hr\"\n[[inbound]]\nname = \"hr\"\n";
+        assert!(err(twice).contains("`hr` is used twice"));
+        let bad_expr = "[[inbound]]\nname = \"hr\"\n[[inbound.mappings]]\ntarget = \"userName\"\nexpression = \"Join(\"\n";
+        let e = err(bad_expr);
+        assert!(
+            e.contains("inbound source `hr`") && e.contains("userName"),
+            "{e}"
+        );
+        let bad_name = "[[inbound]]\nname = \"a/b\"\n";
+        assert!(err(bad_name).contains("a/b"));
+        let zero = "[limits]\ninbound_requests_per_window = 0\n";
+        assert!(err(zero).contains("inbound_requests_per_window"));
+        assert!(settings("").unwrap().sources.is_empty());
+    }
+}
