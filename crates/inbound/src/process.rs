@@ -351,6 +351,7 @@ pub async fn process(ctx: Ctx<'_>, record: &StagedRecord, request: Option<&str>)
         match ctx.store.commit_inbound(commit).await {
             Ok(stored) => {
                 let user_id = stored.map(|s| s.id).or(result.user_id.clone());
+                count(ctx, result.outcome);
                 return RecordResult { user_id, ..result };
             }
             // Another writer changed the user between the read and the write: read again.
@@ -365,7 +366,18 @@ pub async fn process(ctx: Ctx<'_>, record: &StagedRecord, request: Option<&str>)
     if let Err(e) = ctx.store.commit_inbound(commit).await {
         tracing::error!(error = %e, "cannot record a failed inbound record");
     }
+    count(ctx, Outcome::Failed);
     failed
+}
+
+/// `scimitar_inbound_records_total{source, outcome}`.
+fn count(ctx: Ctx<'_>, outcome: Outcome) {
+    metrics::counter!(
+        "scimitar_inbound_records_total",
+        "source" => ctx.source.name().to_owned(),
+        "outcome" => outcome.as_str()
+    )
+    .increment(1);
 }
 
 /// Whether records can be planned together and written in one round trip: no matching key
@@ -417,10 +429,13 @@ pub async fn process_together(
     let mut out = Vec::with_capacity(records.len());
     for ((record, outcome), result) in records.iter().zip(outcomes).zip(results) {
         out.push(match outcome {
-            Ok(stored) => RecordResult {
-                user_id: stored.map(|s| s.id).or(result.user_id.clone()),
-                ..result
-            },
+            Ok(stored) => {
+                count(ctx, result.outcome);
+                RecordResult {
+                    user_id: stored.map(|s| s.id).or(result.user_id.clone()),
+                    ..result
+                }
+            }
             Err(_) => process(ctx, record, request).await,
         });
     }
