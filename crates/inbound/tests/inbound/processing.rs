@@ -329,3 +329,47 @@ async fn records_of_one_request_that_depend_on_each_other_apply_in_order() {
     );
     assert_eq!(report.body["title"], "Engineer");
 }
+
+#[tokio::test]
+async fn two_requests_carrying_the_same_people_at_once_create_each_person_once() {
+    let w = world(vec![]).await;
+    let source = w.inbound.sources().find("default").unwrap();
+    // Different userNames: a race would create two users with one employee number.
+    for (id, name) in [("r1", "p"), ("r2", "q")] {
+        let ops = (0..20)
+            .map(|i| {
+                op(
+                    &i.to_string(),
+                    json!({"externalId": format!("P{i}"), "userName": format!("{name}{i}@example.com")}),
+                )
+            })
+            .collect();
+        let records = inbound::record::parse_bulk(bulk(ops), &source, &|_| true).unwrap();
+        let request = StagedRequest {
+            id: id.into(),
+            tenant_id: w.tenant.clone(),
+            source: "default".into(),
+            received: w.clock.now(),
+            records,
+        };
+        w.inbound.stage(&request).await.unwrap();
+    }
+    // Both requests in one step, processed concurrently.
+    assert_eq!(w.inbound.step().await.unwrap(), 40);
+    for i in 0..20 {
+        assert!(w.by_employee_number(&format!("P{i}")).await.is_some());
+    }
+    let mut all = Vec::new();
+    for id in ["r1", "r2"] {
+        let (_, results) = w
+            .store
+            .inbound_request(&w.tenant, id)
+            .await
+            .unwrap()
+            .unwrap();
+        all.extend(results.iter().map(|r| r.outcome));
+    }
+    let created = all.iter().filter(|o| **o == Outcome::Created).count();
+    let updated = all.iter().filter(|o| **o == Outcome::Updated).count();
+    assert_eq!((created, updated), (20, 20), "{all:?}");
+}
