@@ -50,6 +50,13 @@ impl Sources {
         Sources { by_name }
     }
 
+    /// Every source, by name.
+    pub fn all(&self) -> Vec<Arc<Source>> {
+        let mut all: Vec<Arc<Source>> = self.by_name.values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
     /// The source with this name, if configured.
     pub fn find(&self, name: &str) -> Option<Arc<Source>> {
         self.by_name.get(name).cloned()

@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/inbound/requests", get(list))
         .route("/inbound/requests/{id}", get(show))
         .route("/inbound/{source}/logs", get(logs))
+        .route("/inbound/sources", get(sources))
 }
 
 fn processor(state: &AppState) -> ApiResult<&InboundState> {
@@ -309,4 +310,25 @@ async fn logs(
         })
         .collect();
     Ok(ScimResponse::ok(json!({ "entries": entries })))
+}
+
+/// The configured sources and their settings, with the URL each takes uploads at.
+async fn sources(State(state): State<AppState>, p: Principal) -> ApiResult<ScimResponse> {
+    require_read(&p)?;
+    let inbound = processor(&state)?;
+    let mut items = Vec::new();
+    for source in inbound.processor.sources().all() {
+        let mut spec = serde_json::to_value(&source.spec)
+            .map_err(|e| Error::Internal(format!("cannot show source settings: {e}")))?;
+        let url = if source.name() == inbound::DEFAULT_SOURCE {
+            "/api/v1/inbound/bulkUpload".to_owned()
+        } else {
+            format!("/api/v1/inbound/{}/bulkUpload", source.name())
+        };
+        if let Some(o) = spec.as_object_mut() {
+            o.insert("bulkUpload".into(), url.into());
+        }
+        items.push(spec);
+    }
+    Ok(ScimResponse::ok(json!({ "sources": items })))
 }

@@ -415,3 +415,24 @@ async fn every_record_is_in_the_sources_provisioning_log() {
         .await
         .expect_error(400, Some("invalidValue"), &["status"]);
 }
+
+#[tokio::test]
+async fn the_sources_are_listed_with_their_settings() {
+    let mut hr = SourceSpec::named("hr");
+    hr.time_zone = "Europe/Paris".into();
+    let w = world_with(RateLimit::default(), InboundConfig::default(), vec![hr]).await;
+    let resp = w.h.get("/api/v1/inbound/sources").await;
+    resp.expect(200);
+    let sources = resp.json["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2, "{}", resp.json);
+    assert_eq!(sources[0]["name"], "default");
+    assert_eq!(sources[0]["bulkUpload"], "/api/v1/inbound/bulkUpload");
+    assert_eq!(
+        sources[0]["matching"]["directory"],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
+    );
+    assert_eq!(sources[0]["max_operations"], 50);
+    assert_eq!(sources[1]["name"], "hr");
+    assert_eq!(sources[1]["time_zone"], "Europe/Paris");
+    assert_eq!(sources[1]["bulkUpload"], "/api/v1/inbound/hr/bulkUpload");
+}
