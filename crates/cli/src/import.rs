@@ -31,7 +31,9 @@ pub struct ImportArgs {
     #[arg(long, default_value = "default")]
     pub tenant: String,
     /// The source's settings as TOML (the keys of an `[[inbound]]` entry: matching, mappings,
-    /// hire_date, leave_date, time_zone). Default: match `externalId` to the enterprise
+    /// hire_date, leave_date, time_zone; `name`, default `import`, is what effective dates are
+    /// scheduled under: `serve` checks them again with its `[[inbound]]` entry of that name, or
+    /// applies them as scheduled). Default: match `externalId` to the enterprise
     /// `employeeNumber`, attributes as named by the header.
     #[arg(long)]
     pub mapping: Option<PathBuf>,

@@ -149,7 +149,16 @@ impl Runner {
     }
 
     async fn apply(&self, due: &DueAction, now: Timestamp) -> Result<()> {
-        let source = self.sources.get(&due.source);
+        let known = self.sources.find(&due.source);
+        let configured = known.is_some();
+        let source = known.unwrap_or_else(|| {
+            // Keeps the source's name on what is written (its schedule, its log).
+            std::sync::Arc::new(Source {
+                spec: crate::spec::SourceSpec::named(&due.source),
+                mappings: None,
+                time_zone: jiff::tz::TimeZone::UTC,
+            })
+        });
         let registry = crate::registry(self.store.as_ref(), &due.tenant_id).await?;
         let ctx = Ctx {
             store: self.store.as_ref(),
@@ -176,20 +185,40 @@ impl Runner {
             return self.commit(ctx, UserWrite::None, Vec::new(), &result).await;
         };
         let active = !matches!(user.body.get("active"), Some(Value::Bool(false)));
-        let wants = active || due.scheduled.action == LifecycleAction::Enable;
-        let decision = decide(&user.body, &source, now, wants)?;
-        let path = match due.scheduled.action {
-            LifecycleAction::Enable => &source.spec.hire_date,
-            LifecycleAction::Disable => &source.spec.leave_date,
-        };
-        let still = match path {
-            Some(p) => date_at(&user.body, p)?.map(|(_, t)| t) == Some(due.scheduled.date.clone()),
-            None => false,
-        };
-        let wanted = match due.scheduled.action {
-            LifecycleAction::Enable if still && !decision.disable_now && !active => Some(true),
-            LifecycleAction::Disable if still && decision.disable_now && active => Some(false),
-            _ => None,
+        let (wanted, schedule) = if configured {
+            let wants = active || due.scheduled.action == LifecycleAction::Enable;
+            let decision = decide(&user.body, &source, now, wants)?;
+            let path = match due.scheduled.action {
+                LifecycleAction::Enable => &source.spec.hire_date,
+                LifecycleAction::Disable => &source.spec.leave_date,
+            };
+            let still = match path {
+                Some(p) => {
+                    date_at(&user.body, p)?.map(|(_, t)| t) == Some(due.scheduled.date.clone())
+                }
+                None => false,
+            };
+            let wanted = match due.scheduled.action {
+                LifecycleAction::Enable if still && !decision.disable_now && !active => Some(true),
+                LifecycleAction::Disable if still && decision.disable_now && active => Some(false),
+                _ => None,
+            };
+            (wanted, decision.schedule)
+        } else {
+            // Scheduled by a source this process does not know (a CSV import with its own
+            // settings): its dates cannot be read again here, so the action stands as scheduled.
+            let wanted = match due.scheduled.action {
+                LifecycleAction::Enable => (!active).then_some(true),
+                LifecycleAction::Disable => active.then_some(false),
+            };
+            let rest = self
+                .store
+                .lifecycle_of(&due.tenant_id, &due.user_id)
+                .await?
+                .into_iter()
+                .filter(|s| s.action != due.scheduled.action)
+                .collect();
+            (wanted, rest)
         };
         let write = match wanted {
             None => UserWrite::None,
@@ -213,7 +242,7 @@ impl Runner {
                 }
             }
         };
-        self.commit(ctx, write, decision.schedule, &result).await
+        self.commit(ctx, write, schedule, &result).await
     }
 
     async fn commit(

@@ -111,3 +111,50 @@ async fn a_moved_date_is_checked_again_before_the_action() {
         .unwrap();
     assert_eq!(user.body["active"], false);
 }
+
+#[tokio::test]
+async fn an_action_of_a_source_this_process_does_not_know_stands_as_scheduled() {
+    // Scheduled by `hr` (as a CSV import with its own settings would), applied by a runner
+    // whose process has no `hr` source.
+    let w = world(vec![dated()]).await;
+    let data = json!({"externalId": "5", "userName": "csv@example.com",
+                      ENTERPRISE: {"division": "2025-03-10", "costCenter": "2025-06-30"}});
+    let results = w.upload("hr", bulk(vec![op("1", data)])).await;
+    let id = results[0].user_id.clone().unwrap();
+    let runner = inbound::lifecycle::Runner::new(
+        w.store.clone(),
+        w.clock.clone(),
+        std::sync::Arc::new(inbound::Sources::new(vec![])),
+    );
+    let active = || async {
+        w.store
+            .get(&w.tenant, ResourceKind::User, &id, Load::NONE)
+            .await
+            .unwrap()
+            .unwrap()
+            .body["active"]
+            .clone()
+    };
+    w.clock.set("2025-03-09T23:00:00Z");
+    assert_eq!(runner.step().await.unwrap(), 1);
+    assert_eq!(active().await, true);
+    // The leave action is still there, still `hr`'s.
+    let left = w.store.lifecycle_of(&w.tenant, &id).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].action, LifecycleAction::Disable);
+    w.clock.set("2025-06-30T22:00:00Z");
+    assert_eq!(runner.step().await.unwrap(), 1);
+    assert_eq!(active().await, false);
+    assert!(w
+        .store
+        .lifecycle_of(&w.tenant, &id)
+        .await
+        .unwrap()
+        .is_empty());
+    let due = w
+        .store
+        .due_lifecycle("2100-01-01T00:00:00Z".parse().unwrap(), 10)
+        .await
+        .unwrap();
+    assert!(due.is_empty());
+}
