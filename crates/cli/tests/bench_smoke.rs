@@ -1,9 +1,46 @@
 //! `scimitar bench` in its quick mode runs end to end and reports the four scenarios as JSON.
 //! Only the shape of the report is checked: timing figures are no test's business.
 
+// Tests are exempt from the no-panic lints (STYLE 8): a panic is how they fail.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::process::Command;
 
 use serde_json::Value;
+
+/// Runs `scimitar bench ARGS --json`; the report, and its scenarios' names.
+fn bench_json(args: &[&str]) -> (Value, Vec<String>) {
+    let output = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .env("SCIMITAR_LOG", "warn")
+        .output()
+        .expect("run scimitar bench");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "scimitar bench {args:?} failed:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("targets met"),
+        "no summary line on stderr:\n{stderr}"
+    );
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("the report on stdout is JSON");
+    let names = report["scenarios"]
+        .as_array()
+        .expect("a scenarios array")
+        .iter()
+        .map(|s| s["name"].as_str().expect("a name").to_owned())
+        .collect();
+    (report, names)
+}
 
 #[test]
 fn quick_bench_reports_four_scenarios_as_json() {
@@ -64,23 +101,8 @@ fn quick_bench_reports_four_scenarios_as_json() {
 /// checked (they are not timings); the timings are only reported.
 #[test]
 fn engine_bench_provisions_everyone_and_reports_four_targets() {
-    let output = Command::new(env!("CARGO_BIN_EXE_scimitar"))
-        .args(["bench", "--engine", "--users", "300", "--json"])
-        .env("SCIMITAR_LOG", "warn")
-        .output()
-        .expect("run scimitar bench --engine");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "scimitar bench --engine failed:\n{stderr}"
-    );
-    let report: Value =
-        serde_json::from_slice(&output.stdout).expect("the report on stdout is JSON");
+    let (report, names) = bench_json(&["--engine", "--users", "300"]);
     let scenarios = report["scenarios"].as_array().expect("a scenarios array");
-    let names: Vec<&str> = scenarios
-        .iter()
-        .map(|s| s["name"].as_str().expect("a name"))
-        .collect();
     assert_eq!(
         names,
         [
@@ -103,23 +125,8 @@ fn engine_bench_provisions_everyone_and_reports_four_targets() {
 /// membership counts are checked; the timings are only reported.
 #[test]
 fn dynamic_bench_recomputes_every_user_and_reports_three_targets() {
-    let output = Command::new(env!("CARGO_BIN_EXE_scimitar"))
-        .args(["bench", "--dynamic", "--users", "400", "--json"])
-        .env("SCIMITAR_LOG", "warn")
-        .output()
-        .expect("run scimitar bench --dynamic");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "scimitar bench --dynamic failed:\n{stderr}"
-    );
-    let report: Value =
-        serde_json::from_slice(&output.stdout).expect("the report on stdout is JSON");
+    let (report, names) = bench_json(&["--dynamic", "--users", "400"]);
     let scenarios = report["scenarios"].as_array().expect("a scenarios array");
-    let names: Vec<&str> = scenarios
-        .iter()
-        .map(|s| s["name"].as_str().expect("a name"))
-        .collect();
     assert_eq!(
         names,
         [

@@ -32,6 +32,14 @@ fn dynamic_group_write(name: &str, rule: &str) -> Write {
     w
 }
 
+/// A dynamic group created in the store (its membership not computed yet).
+async fn dynamic_group(store: &Arc<dyn Store>, t: &str, name: &str, rule: &str) -> StoredResource {
+    store
+        .create(t, dynamic_group_write(name, rule), at(0))
+        .await
+        .unwrap()
+}
+
 async fn member_ids(store: &Arc<dyn Store>, tenant: &str, group: &str) -> Vec<String> {
     let g = store
         .get(tenant, ResourceKind::Group, group, Load::ALL)
@@ -73,14 +81,7 @@ async fn replace_user(store: &Arc<dyn Store>, tenant: &str, user: &StoredResourc
 /// longer matches → removed". Create, update (in and out) and delete of users.
 pub async fn membership_follows_user_writes(store: Arc<dyn Store>) {
     let t = tenant(&store, "acme").await;
-    let group = store
-        .create(
-            &t,
-            dynamic_group_write("Sales", r#"user.department -eq "Sales""#),
-            at(0),
-        )
-        .await
-        .unwrap();
+    let group = dynamic_group(&store, &t, "Sales", r#"user.department -eq "Sales""#).await;
     recompute_all(&store, &t, &group.id).await;
     let ann = store
         .create(&t, sales_user("ann", "sales"), at(1))
@@ -124,14 +125,7 @@ pub async fn membership_follows_user_writes(store: Arc<dyn Store>) {
 /// Every membership change of a dynamic group is a new group version with a change-log entry.
 pub async fn membership_changes_reach_the_change_log(store: Arc<dyn Store>) {
     let t = tenant(&store, "acme").await;
-    let group = store
-        .create(
-            &t,
-            dynamic_group_write("Sales", r#"user.department -eq "Sales""#),
-            at(0),
-        )
-        .await
-        .unwrap();
+    let group = dynamic_group(&store, &t, "Sales", r#"user.department -eq "Sales""#).await;
     recompute_all(&store, &t, &group.id).await;
     let head = store.head_seq().await.unwrap();
     let ann = store
@@ -250,14 +244,7 @@ pub async fn a_new_rule_is_recomputed_in_steps(store: Arc<dyn Store>) {
 /// stops its rule from being evaluated.
 pub async fn removing_the_rule_or_the_group(store: Arc<dyn Store>) {
     let t = tenant(&store, "acme").await;
-    let g = store
-        .create(
-            &t,
-            dynamic_group_write("Sales", r#"user.department -eq "Sales""#),
-            at(0),
-        )
-        .await
-        .unwrap();
+    let g = dynamic_group(&store, &t, "Sales", r#"user.department -eq "Sales""#).await;
     let ann = store
         .create(&t, sales_user("ann", "Sales"), at(1))
         .await
@@ -290,14 +277,7 @@ pub async fn removing_the_rule_or_the_group(store: Arc<dyn Store>) {
         "static now"
     );
 
-    let d = store
-        .create(
-            &t,
-            dynamic_group_write("All", "user.objectId -ne null"),
-            at(4),
-        )
-        .await
-        .unwrap();
+    let d = dynamic_group(&store, &t, "All", "user.objectId -ne null").await;
     store
         .delete(&t, ResourceKind::Group, &d.id, None, at(5))
         .await
@@ -311,14 +291,7 @@ pub async fn removing_the_rule_or_the_group(store: Arc<dyn Store>) {
 pub async fn rules_stay_in_their_tenant(store: Arc<dyn Store>) {
     let a = tenant(&store, "a").await;
     let b = tenant(&store, "b").await;
-    let g = store
-        .create(
-            &a,
-            dynamic_group_write("Everyone", "user.objectId -ne null"),
-            at(0),
-        )
-        .await
-        .unwrap();
+    let g = dynamic_group(&store, &a, "Everyone", "user.objectId -ne null").await;
     let in_a = store
         .create(&a, sales_user("x", "Sales"), at(1))
         .await
