@@ -36,7 +36,7 @@ impl Default for InboundConfig {
     fn default() -> Self {
         InboundConfig {
             max_backlog: 100_000,
-            concurrency: 32,
+            concurrency: 64,
             tick: Duration::from_secs(1),
         }
     }
