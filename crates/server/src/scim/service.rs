@@ -108,9 +108,18 @@ impl Ctx {
     ) -> ApiResult<StoredResource> {
         self.principal.require(Scope::ScimWrite)?;
         let ops = parse_patch(body)?;
+        // A dynamic group's member ops are checked against its current members; a static
+        // group's members are read only when a filter needs them (a 100,000-member group!).
+        let dynamic_members = kind == ResourceKind::Group
+            && touches_members(&ops)
+            && self
+                .state
+                .store
+                .dynamic_rule(self.tenant(), id)
+                .await?
+                .is_some();
         let current_load = Load {
-            // A dynamic group's member ops are checked against its current members.
-            members: kind == ResourceKind::Group && (needs_members(&ops) || touches_members(&ops)),
+            members: kind == ResourceKind::Group && (needs_members(&ops) || dynamic_members),
             groups: false,
         };
         self.update(kind, id, pre, current_load, load, |current| {
