@@ -43,10 +43,12 @@ use crate::convert::SqlResult;
 const READERS: usize = 4;
 /// Page cache per connection, in KiB (SQLite's default is 2 MiB).
 const CACHE_KIB: i64 = 64 * 1024;
-/// The writer's page cache, in KiB. SQLite scans its page cache's hash table at the end of
-/// every write transaction (`pcache1TruncateUnsafe`): with the readers' 64 MiB that scan took
-/// an eighth of the writer's time in `bench --dynamic`. Pages the writer does not hold come from
-/// the memory map; much smaller (4 MiB) made large group commits spill and POSTs slower.
+/// The writer's page cache, in KiB, and it reads with `pread`, not the memory map. SQLite scans
+/// its page cache's hash table at the end of every write transaction (`pcache1TruncateUnsafe`):
+/// with the readers' 64 MiB that scan took an eighth of the writer's time in `bench --dynamic`.
+/// Mapped, a smaller cache made the writer touch most of the file (505 MB of RSS in
+/// `bench --engine`); read with `pread`, those pages stay in the kernel's page cache. 4 MiB made
+/// large group commits spill and POSTs slower.
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// How much of the database file each connection maps into memory.
 const MMAP_BYTES: i64 = 1 << 30;
@@ -81,6 +83,7 @@ impl SqliteStore {
         writer
             .pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
             .sql()?;
+        writer.pragma_update(None, "mmap_size", 0).sql()?;
         let readers = (0..READERS)
             .map(|_| connect(path, OpenFlags::empty()))
             .collect::<Result<Vec<_>>>()?;
