@@ -188,7 +188,8 @@ pub fn app(state: AppState) -> Router {
             admin::routes()
                 .merge(apps::routes())
                 .merge(groups::routes())
-                .merge(inbound::routes()),
+                .merge(inbound::routes())
+                .method_not_allowed_fallback(scim::method_not_allowed),
         )
         .fallback(scim::no_route)
         .layer(axum::middleware::from_fn(metrics::track))

@@ -51,7 +51,11 @@ async fn me() -> ApiError {
     )
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+/// 405 naming the method and the full path (nested routers see only the rest of it).
+pub(crate) async fn method_not_allowed(
+    method: Method,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+) -> ApiError {
     ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 

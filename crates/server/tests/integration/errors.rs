@@ -434,6 +434,15 @@ async fn method_not_allowed() {
     h.post("/ServiceProviderConfig", json!({}))
         .await
         .expect_error(405, None, &["POST"]);
+    // The admin and inbound APIs answer the same way (spec §5: bulkUpload is POST only).
+    h.req(Method::GET, "/api/v1/inbound/bulkUpload")
+        .send()
+        .await
+        .expect_error(405, None, &["GET", "/api/v1/inbound/bulkUpload"]);
+    h.req(Method::PATCH, "/api/v1/groups/preview")
+        .send()
+        .await
+        .expect_error(405, None, &["PATCH"]);
 }
 
 #[tokio::test]
