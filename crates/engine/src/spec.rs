@@ -3,7 +3,6 @@
 //! three ways cannot drift apart. Secrets are not part of it (they are sealed separately).
 
 use mapping_lang::expr::mapping::{Apply, Mapping, MappingKind};
-use mapping_lang::expr::{check, parse, Env};
 use mapping_lang::scoping::{parse_text, Scoping};
 use serde::{Deserialize, Serialize};
 
@@ -266,24 +265,12 @@ impl AppSpec {
 
 impl MappingSpec {
     fn build(&self) -> Result<Mapping, String> {
-        let kind = match (&self.source, &self.expression, &self.constant) {
-            (Some(source), None, None) => MappingKind::Direct {
-                source: source.clone(),
-            },
-            (None, Some(text), None) => {
-                let expr = parse(text).map_err(|e| format!("expression: {e}"))?;
-                check(&expr, &Env::default()).map_err(|errors| {
-                    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                    format!("expression: {}", list.join("; "))
-                })?;
-                MappingKind::Expression { expr }
-            }
-            (None, None, Some(value)) => MappingKind::Constant {
-                value: value.clone(),
-            },
-            (None, None, None) if self.default.is_some() => MappingKind::None,
-            _ => return Err("give exactly one of `source`, `expression` or `constant`".to_owned()),
-        };
+        let kind = MappingKind::from_settings(
+            self.source.as_deref(),
+            self.expression.as_deref(),
+            self.constant.as_deref(),
+            self.default.is_some(),
+        )?;
         if self.target.trim().is_empty() {
             return Err("the target attribute is empty".to_owned());
         }

@@ -3,7 +3,6 @@
 
 use jiff::tz::TimeZone;
 use mapping_lang::expr::mapping::{prepare, Apply, Mapping, MappingKind, Prepared};
-use mapping_lang::expr::{check, parse, Env};
 use serde::{Deserialize, Serialize};
 
 /// The enterprise extension's employee number: where the incoming `externalId` lands by default.
@@ -163,24 +162,12 @@ impl SourceSpec {
 
 impl InboundMappingSpec {
     fn build(&self) -> Result<Mapping, String> {
-        let kind = match (&self.source, &self.expression, &self.constant) {
-            (Some(source), None, None) => MappingKind::Direct {
-                source: source.clone(),
-            },
-            (None, Some(text), None) => {
-                let expr = parse(text).map_err(|e| format!("expression: {e}"))?;
-                check(&expr, &Env::default()).map_err(|errors| {
-                    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                    format!("expression: {}", list.join("; "))
-                })?;
-                MappingKind::Expression { expr }
-            }
-            (None, None, Some(value)) => MappingKind::Constant {
-                value: value.clone(),
-            },
-            (None, None, None) if self.default.is_some() => MappingKind::None,
-            _ => return Err("give exactly one of `source`, `expression` or `constant`".to_owned()),
-        };
+        let kind = MappingKind::from_settings(
+            self.source.as_deref(),
+            self.expression.as_deref(),
+            self.constant.as_deref(),
+            self.default.is_some(),
+        )?;
         scim_filter::parse_path(&self.target)
             .map_err(|e| format!("`{}` is not an attribute path: {e}", self.target))?;
         Ok(Mapping {

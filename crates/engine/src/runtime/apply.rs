@@ -243,26 +243,15 @@ impl WorkerCtx {
                 Operation::Enable {
                     target_id: id,
                     operation,
-                } => {
-                    action = "enable";
-                    mods.push(
-                        json!({"displayName": "active", "oldValue": false, "newValue": true}),
-                    );
-                    self.patch(
-                        ResourceKind::User,
-                        id,
-                        std::slice::from_ref(operation),
-                        &mut exchanges,
-                    )
-                    .await
                 }
-                Operation::Disable {
+                | Operation::Disable {
                     target_id: id,
                     operation,
                 } => {
-                    action = "disable";
+                    let enable = matches!(op, Operation::Enable { .. });
+                    action = if enable { "enable" } else { "disable" };
                     mods.push(
-                        json!({"displayName": "active", "oldValue": true, "newValue": false}),
+                        json!({"displayName": "active", "oldValue": !enable, "newValue": enable}),
                     );
                     self.patch(
                         ResourceKind::User,

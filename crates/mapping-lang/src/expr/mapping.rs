@@ -17,6 +17,37 @@ pub enum MappingKind {
     None,
 }
 
+impl MappingKind {
+    /// The kind a mapping's settings describe: exactly one of a source attribute, an expression
+    /// (parsed and checked here) or a constant, or none of them when the mapping only has a
+    /// default. The error says what is wrong, for the settings' own error message.
+    pub fn from_settings(
+        source: Option<&str>,
+        expression: Option<&str>,
+        constant: Option<&str>,
+        has_default: bool,
+    ) -> Result<MappingKind, String> {
+        match (source, expression, constant) {
+            (Some(source), None, None) => Ok(MappingKind::Direct {
+                source: source.to_owned(),
+            }),
+            (None, Some(text), None) => {
+                let expr = super::parse(text).map_err(|e| format!("expression: {e}"))?;
+                super::check(&expr, &super::Env::default()).map_err(|errors| {
+                    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    format!("expression: {}", list.join("; "))
+                })?;
+                Ok(MappingKind::Expression { expr })
+            }
+            (None, None, Some(value)) => Ok(MappingKind::Constant {
+                value: value.to_owned(),
+            }),
+            (None, None, None) if has_default => Ok(MappingKind::None),
+            _ => Err("give exactly one of `source`, `expression` or `constant`".to_owned()),
+        }
+    }
+}
+
 /// When the mapping runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Apply {
