@@ -5,12 +5,14 @@
 //! Writes go through the SCIM service (`scim::service::Ctx`), so the rule is validated and the
 //! membership recomputed exactly as for a SCIM client.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use domain::dynamic::{self, Preview, UserRef, DYNAMIC_GROUP_SCHEMA};
-use domain::{Error, Load, ResourceKind, Scope, StoredResource};
+use domain::{Error, Load, ResourceKind, Scope, Store, StoredResource};
 use serde_json::{json, Value};
 
 use crate::auth::Principal;
@@ -42,8 +44,8 @@ async fn admin(state: &AppState, p: Principal) -> ApiResult<Ctx> {
 /// Finishes, in the background, the recomputations a previous run left unfinished (each resumes
 /// from its cursor).
 pub fn resume_recomputations(state: &AppState) {
-    let store = std::sync::Arc::clone(&state.store);
-    let clock = std::sync::Arc::clone(&state.clock);
+    let store = Arc::clone(&state.store);
+    let clock = Arc::clone(&state.clock);
     tokio::spawn(async move {
         let pending = match store.pending_dynamic_groups().await {
             Ok(pending) => pending,
@@ -53,18 +55,38 @@ pub fn resume_recomputations(state: &AppState) {
             }
         };
         for (tenant, group) in pending {
-            match dynamic::recompute(store.as_ref(), &tenant, &group, clock.now(), |_| {}).await {
-                Ok(t) => tracing::info!(
-                    group,
-                    evaluated = t.evaluated,
-                    added = t.added,
-                    removed = t.removed,
-                    "finished an interrupted dynamic-group recomputation"
-                ),
-                Err(e) => tracing::error!(group, error = %e, "dynamic-group recomputation failed"),
+            if let Err(e) = recompute(Arc::clone(&store), tenant, group.clone(), clock.now()).await
+            {
+                tracing::error!(group, error = %e, "dynamic-group recomputation failed");
             }
         }
     });
+}
+
+/// Recomputes a dynamic group's membership (see `domain::dynamic::recompute`) in a task of its
+/// own, so that a client hanging up does not stop it half way, and logs what it did.
+pub(crate) async fn recompute(
+    store: Arc<dyn Store>,
+    tenant: String,
+    group: String,
+    now: jiff::Timestamp,
+) -> domain::Result<()> {
+    let started = std::time::Instant::now();
+    let task_group = group.clone();
+    let totals = tokio::spawn(async move {
+        dynamic::recompute(store.as_ref(), &tenant, &task_group, now, |_| {}).await
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the recomputation task failed: {e}")))??;
+    tracing::info!(
+        group,
+        evaluated = totals.evaluated,
+        added = totals.added,
+        removed = totals.removed,
+        ms = started.elapsed().as_millis(),
+        "recomputed a dynamic group's membership"
+    );
+    Ok(())
 }
 
 fn text<'a>(body: &'a Value, name: &str) -> ApiResult<&'a str> {
@@ -238,10 +260,11 @@ async fn explain(
     let ctx = admin(&state, p).await?;
     let user_id = text(&body, "userId")?;
     let group_id = body.get("groupId").and_then(Value::as_str);
-    let (rule_text, member) = match (body.get("rule").and_then(Value::as_str), group_id) {
+    let (rule_text, group) = match (body.get("rule").and_then(Value::as_str), group_id) {
         (Some(rule), _) => (rule.to_owned(), None),
         (None, Some(group_id)) => {
-            let group = ctx.get(ResourceKind::Group, group_id, Load::ALL).await?;
+            // Membership from the user's groups: a group's member list may be 100,000 long.
+            let group = ctx.get(ResourceKind::Group, group_id, Load::NONE).await?;
             let rule = dynamic::rule_text(&group.body)
                 .ok_or_else(|| {
                     Error::InvalidValue(format!(
@@ -249,12 +272,7 @@ async fn explain(
                     ))
                 })?
                 .to_owned();
-            let member = group
-                .members
-                .unwrap_or_default()
-                .iter()
-                .any(|m| m.value == user_id);
-            (rule, Some(member))
+            (rule, Some(group_id))
         }
         (None, None) => {
             return Err(Error::InvalidValue(
@@ -265,6 +283,13 @@ async fn explain(
     };
     let rule = dynamic::parse_rule(&rule_text)?;
     let user = ctx.get(ResourceKind::User, user_id, Load::ALL).await?;
+    let member = group.map(|group_id| {
+        user.groups
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|g| g.value == group_id)
+    });
     let (matches, explanation) = dynamic::explain(&rule, &user, ctx.state.clock.now());
     Ok(ScimResponse::ok(json!({
         "userId": user_id,

@@ -175,9 +175,8 @@ impl Ctx {
             };
             self.check_extension_uniqueness(&write.body, Some(id))
                 .await?;
-            let rule_changed = dynamic::rule_text(&current.body)
-                != dynamic::rule_text(write.body.body())
-                && dynamic::rule_text(write.body.body()).is_some();
+            let new_rule = dynamic::rule_text(write.body.body());
+            let rule_changed = new_rule.is_some() && new_rule != dynamic::rule_text(&current.body);
             let result = self
                 .state
                 .store
@@ -225,27 +224,13 @@ impl Ctx {
     /// Brings a dynamic group's membership up to date with its rule, over all users, before the
     /// write that changed the rule is answered (other writes go on between the steps).
     async fn recompute(&self, group_id: &str) -> ApiResult<()> {
-        let started = std::time::Instant::now();
-        // A task of its own, so that a client hanging up does not stop it half way.
-        let (store, tenant, group, now) = (
+        crate::groups::recompute(
             std::sync::Arc::clone(&self.state.store),
             self.tenant().to_owned(),
             group_id.to_owned(),
             self.now(),
-        );
-        let totals = tokio::spawn(async move {
-            dynamic::recompute(store.as_ref(), &tenant, &group, now, |_| {}).await
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("the recomputation task failed: {e}")))??;
-        tracing::info!(
-            group = group_id,
-            evaluated = totals.evaluated,
-            added = totals.added,
-            removed = totals.removed,
-            ms = started.elapsed().as_millis(),
-            "recomputed a dynamic group's membership"
-        );
+        )
+        .await?;
         Ok(())
     }
 
