@@ -363,7 +363,9 @@ impl domain::Store for SqliteStore {
         group_id: &str,
     ) -> Result<Option<domain::dynamic::RuleState>> {
         let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
-        self.read(move |conn| dynamic::state(conn, &tenant_id, &group_id))
+        // A point read (SCIM PATCHes of group members ask it), except while a recomputation
+        // counts its progress.
+        self.read_point(move |conn| dynamic::state(conn, &tenant_id, &group_id))
             .await
     }
 
