@@ -3,7 +3,7 @@
 use domain::{Load, ResourceKind, Store};
 use store_sqlite::SqliteStore;
 
-use crate::support::*;
+use store_suite::support::*;
 
 #[tokio::test]
 async fn reopening_the_file_loses_nothing() {
