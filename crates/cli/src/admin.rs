@@ -5,8 +5,8 @@ use domain::{Clock as _, Scope, Store, SystemClock, Tenant};
 
 use crate::config::{open_store, SchemaCmd, StorageArgs, TenantCmd, TokenCmd};
 
-fn store_of(storage: &StorageArgs) -> anyhow::Result<std::sync::Arc<dyn Store>> {
-    open_store(storage.data_dir.as_deref(), storage.database.as_deref())
+async fn store_of(storage: &StorageArgs) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    open_store(storage.data_dir.as_deref(), storage.database.as_deref()).await
 }
 
 async fn tenant_named(store: &dyn Store, name: &str) -> anyhow::Result<Tenant> {
@@ -16,7 +16,7 @@ async fn tenant_named(store: &dyn Store, name: &str) -> anyhow::Result<Tenant> {
 }
 
 pub async fn tenant(storage: &StorageArgs, cmd: TenantCmd) -> anyhow::Result<()> {
-    let store = store_of(storage)?;
+    let store = store_of(storage).await?;
     match cmd {
         TenantCmd::Create { name } => {
             let t = store.create_tenant(&name).await?;
@@ -62,7 +62,7 @@ pub fn parse_expiry(now: jiff::Timestamp, text: &str) -> anyhow::Result<jiff::Ti
 }
 
 pub async fn token(storage: &StorageArgs, cmd: TokenCmd) -> anyhow::Result<()> {
-    let store = store_of(storage)?;
+    let store = store_of(storage).await?;
     let now = SystemClock.now();
     match cmd {
         TokenCmd::Create {
@@ -130,7 +130,7 @@ pub async fn token(storage: &StorageArgs, cmd: TokenCmd) -> anyhow::Result<()> {
 }
 
 pub async fn schema(storage: &StorageArgs, cmd: SchemaCmd) -> anyhow::Result<()> {
-    let store = store_of(storage)?;
+    let store = store_of(storage).await?;
     match cmd {
         SchemaCmd::Add { tenant, file } => {
             let t = tenant_named(store.as_ref(), &tenant).await?;

@@ -39,8 +39,9 @@ pub struct StorageArgs {
     /// Directory of the embedded SQLite database (created if missing).
     #[arg(long, global = true, env = "SCIMITAR_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL instead of the data directory: `sqlite://PATH`. (`postgres://…` arrives with
-    /// the PostgreSQL store.)
+    /// Database URL instead of the data directory: `sqlite://PATH`, or
+    /// `postgres://USER[:PASSWORD]@HOST:PORT/DATABASE` for several replicas on one PostgreSQL
+    /// (the schema is created or migrated at start).
     #[arg(long, global = true, env = "SCIMITAR_DATABASE")]
     pub database: Option<String>,
 }
@@ -58,6 +59,12 @@ pub enum Command {
     /// Manage a tenant's extension schemas (custom SCIM attributes).
     #[command(subcommand)]
     Schema(SchemaCmd),
+    /// Create or upgrade the database schema, then exit (`serve` also does this when it starts).
+    Migrate,
+    /// Move an installation between databases: `scimitar store copy --from sqlite://… --to
+    /// postgres://…`.
+    #[command(subcommand)]
+    Store(crate::store_cmd::StoreCmd),
     /// Measure the server against its performance targets (creates a temporary store).
     Bench(crate::bench::BenchArgs),
     /// Import users from a CSV file, matched and mapped as inbound provisioning does.
@@ -88,6 +95,11 @@ pub struct ServeArgs {
     /// https://id.example.com/scim/v2. Default: from the request's Host header.
     #[arg(long, env = "SCIMITAR_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Seconds an app's provisioning lease lasts without renewal. With several replicas on one
+    /// PostgreSQL, each app runs on one replica at a time; when that replica stops, another takes
+    /// its apps over within about this long.
+    #[arg(long, env = "SCIMITAR_LEASE_SECONDS", default_value_t = 30.0)]
+    pub lease_seconds: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,26 +210,94 @@ pub fn read_file_config(path: &std::path::Path) -> anyhow::Result<FileConfig> {
 
 pub const DEFAULT_DATA_DIR: &str = "./scimitar-data";
 
+/// Where an installation's data lives: the embedded SQLite file or a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// The database URL if given (`sqlite://PATH`, `postgres://…`), else SQLite in the data
+    /// directory (default `./scimitar-data`).
+    pub fn resolve(
+        data_dir: Option<&std::path::Path>,
+        database: Option<&str>,
+    ) -> anyhow::Result<Location> {
+        match database {
+            Some(url) => Location::parse(url),
+            None => Ok(Location::Sqlite(
+                data_dir
+                    .unwrap_or(std::path::Path::new(DEFAULT_DATA_DIR))
+                    .join("scimitar.db"),
+            )),
+        }
+    }
+
+    /// A database URL: `sqlite://PATH` or `postgres://USER@HOST:PORT/DATABASE`.
+    pub fn parse(url: &str) -> anyhow::Result<Location> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            anyhow::ensure!(!path.is_empty(), "`{url}` names no file; use sqlite://PATH");
+            Ok(Location::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Location::Postgres(url.to_owned()))
+        } else {
+            anyhow::bail!(
+                "unsupported database URL `{}`; use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
+                store_postgres::redact(url)
+            )
+        }
+    }
+
+    /// Opens the store, applying pending schema migrations.
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        Ok(match self {
+            Location::Sqlite(path) => Arc::new(
+                store_sqlite::SqliteStore::open(path)
+                    .with_context(|| format!("cannot open the database {}", path.display()))?,
+            ),
+            Location::Postgres(url) => Arc::new(
+                store_postgres::PgStore::connect(url)
+                    .await
+                    .with_context(|| format!("cannot open the database {self}"))?,
+            ),
+        })
+    }
+}
+
+impl Location {
+    /// Opens the database for copying whole tables (`scimitar store copy`), migrating it.
+    pub async fn open_transfer(&self) -> anyhow::Result<Arc<dyn domain::transfer::Transfer>> {
+        Ok(match self {
+            Location::Sqlite(path) => Arc::new(
+                store_sqlite::SqliteStore::open(path)
+                    .with_context(|| format!("cannot open the database {}", path.display()))?,
+            ),
+            Location::Postgres(url) => Arc::new(
+                store_postgres::PgStore::connect(url)
+                    .await
+                    .with_context(|| format!("cannot open the database {self}"))?,
+            ),
+        })
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// The location for messages (a PostgreSQL password is masked).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Location::Postgres(url) => f.write_str(&store_postgres::redact(url)),
+        }
+    }
+}
+
 /// Opens the configured store: SQLite in the data directory unless a database URL says otherwise.
-pub fn open_store(
+pub async fn open_store(
     data_dir: Option<&std::path::Path>,
     database: Option<&str>,
 ) -> anyhow::Result<Arc<dyn Store>> {
-    let path = match database {
-        Some(url) if url.starts_with("sqlite://") => {
-            PathBuf::from(url.trim_start_matches("sqlite://"))
-        }
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            anyhow::bail!("PostgreSQL is not available in this build yet; use the embedded SQLite store (omit --database)")
-        }
-        Some(url) => anyhow::bail!("unsupported database URL `{url}`; use sqlite://PATH"),
-        None => data_dir
-            .unwrap_or(std::path::Path::new(DEFAULT_DATA_DIR))
-            .join("scimitar.db"),
-    };
-    let store = store_sqlite::SqliteStore::open(&path)
-        .with_context(|| format!("cannot open the database {}", path.display()))?;
-    Ok(Arc::new(store))
+    Location::resolve(data_dir, database)?.open().await
 }
 
 pub fn init_logging(format: LogFormat) {

@@ -51,7 +51,7 @@ struct BadRow {
 
 pub async fn run(storage: &StorageArgs, args: ImportArgs) -> anyhow::Result<()> {
     let source = load_source(args.mapping.as_deref())?;
-    let store = open_store(storage.data_dir.as_deref(), storage.database.as_deref())?;
+    let store = open_store(storage.data_dir.as_deref(), storage.database.as_deref()).await?;
     let tenant = store.tenant_by_name(&args.tenant).await?.with_context(|| {
         format!(
             "there is no tenant `{}`; list them with `scimitar tenant list`",

@@ -105,7 +105,7 @@ async fn registry(storage: &StorageArgs, tenant: Option<&str>) -> anyhow::Result
     let Some(name) = tenant else {
         return Ok(Registry::builtin());
     };
-    let store = open_store(storage.data_dir.as_deref(), storage.database.as_deref())?;
+    let store = open_store(storage.data_dir.as_deref(), storage.database.as_deref()).await?;
     let tenant = store
         .tenant_by_name(name)
         .await?

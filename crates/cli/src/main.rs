@@ -14,6 +14,7 @@ mod import;
 mod inbound_serve;
 mod lang;
 mod serve;
+mod store_cmd;
 mod targets;
 
 use clap::Parser as _;
@@ -49,6 +50,8 @@ async fn run(cli: config::Cli) -> anyhow::Result<()> {
         Command::Tenant(cmd) => admin::tenant(&cli.storage, cmd).await,
         Command::Token(cmd) => admin::token(&cli.storage, cmd).await,
         Command::Schema(cmd) => admin::schema(&cli.storage, cmd).await,
+        Command::Migrate => store_cmd::migrate(&cli.storage).await,
+        Command::Store(cmd) => store_cmd::run(cmd).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Import(args) => import::run(&cli.storage, args).await,
         Command::Expr(cmd) => lang::expr(&cli.storage, cmd).await,

@@ -21,10 +21,12 @@ pub struct Settings {
     /// The `[[apps]]` of the configuration file, checked.
     pub apps: Vec<crate::declared::Declared>,
     pub inbound: crate::inbound_serve::InboundSettings,
+    /// How long an app's lease lasts without renewal.
+    pub lease: std::time::Duration,
 }
 
 impl Settings {
-    pub fn resolve(storage: &StorageArgs, args: &ServeArgs) -> anyhow::Result<Settings> {
+    pub async fn resolve(storage: &StorageArgs, args: &ServeArgs) -> anyhow::Result<Settings> {
         let file = match &args.config {
             Some(path) => read_file_config(path)?,
             None => Default::default(),
@@ -37,7 +39,7 @@ impl Settings {
         let data_dir = storage.data_dir.clone().or(file.data_dir);
         let database = storage.database.clone().or(file.database);
         let apps = crate::declared::parse(&file.apps, &|var| std::env::var(var).ok())?;
-        let store = open_store(data_dir.as_deref(), database.as_deref())?;
+        let store = open_store(data_dir.as_deref(), database.as_deref()).await?;
         let data_dir = data_dir.unwrap_or_else(|| crate::config::DEFAULT_DATA_DIR.into());
         let defaults = ServerConfig::default();
         let l = &file.limits;
@@ -63,6 +65,12 @@ impl Settings {
             "limits.bulk_max_operations must be at least 1"
         );
         let inbound = crate::inbound_serve::InboundSettings::resolve(&file.inbound, l)?;
+        anyhow::ensure!(
+            args.lease_seconds.is_finite() && (1.0..=3600.0).contains(&args.lease_seconds),
+            "--lease-seconds must be between 1 and 3600, not {}",
+            args.lease_seconds
+        );
+        let lease = std::time::Duration::from_secs_f64(args.lease_seconds);
         Ok(Settings {
             listen,
             store,
@@ -70,6 +78,7 @@ impl Settings {
             data_dir,
             apps,
             inbound,
+            lease,
         })
     }
 }
@@ -81,9 +90,16 @@ pub async fn bootstrap(
     clock: &dyn Clock,
     env_token: Option<&str>,
 ) -> anyhow::Result<()> {
+    // Replicas starting together on one database race for these: the loser reads the winner's.
     let tenant = match store.tenant_by_name(DEFAULT_TENANT).await? {
         Some(t) => t,
-        None => store.create_tenant(DEFAULT_TENANT).await?,
+        None => match store.create_tenant(DEFAULT_TENANT).await {
+            Err(domain::Error::Conflict(_)) => store
+                .tenant_by_name(DEFAULT_TENANT)
+                .await?
+                .context("the tenant `default` vanished while starting")?,
+            created => created?,
+        },
     };
     if let Some(secret) = env_token.filter(|t| !t.is_empty()) {
         let hash = server::auth::hash_token(secret);
@@ -101,7 +117,11 @@ pub async fn bootstrap(
                     clock.now(),
                     None,
                 );
-                store.insert_token(&info).await?;
+                match store.insert_token(&info).await {
+                    // Another replica registered the same token a moment ago.
+                    Err(domain::Error::Conflict(_)) => {}
+                    inserted => inserted?,
+                }
                 tracing::info!("bootstrap token from SCIMITAR_BOOTSTRAP_TOKEN registered as an admin token of tenant `default`");
             }
         }
@@ -125,7 +145,7 @@ pub async fn bootstrap(
 }
 
 pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let settings = Settings::resolve(storage, &args)?;
+    let settings = Settings::resolve(storage, &args).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env_token = std::env::var("SCIMITAR_BOOTSTRAP_TOKEN").ok();
     bootstrap(
@@ -152,7 +172,8 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(crate::targets::ScimTargets {
             sealer: sealer.clone(),
         }),
-    );
+    )
+    .with_lease(settings.lease);
     let supervisor = engine.start();
     let state = AppState::new(settings.store.clone(), clock, settings.server)
         .with_engine(engine.clone(), sealer)

@@ -16,6 +16,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "cli/replicas.rs"]
+mod replicas;
+#[path = "cli/store_copy.rs"]
+mod store_copy;
+
 const BIN: &str = env!("CARGO_BIN_EXE_scimitar");
 
 /// A running `scimitar serve` on a free port.

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod secret;
 pub mod store;
 pub mod target;
+pub mod transfer;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, Result};

@@ -43,7 +43,11 @@ pub(crate) async fn append(conn: &Conn<'_>, changes: &[PendingChange]) -> Result
     Ok(head)
 }
 
-pub(crate) async fn changes_after(conn: &Conn<'_>, after: i64, limit: usize) -> Result<Vec<Change>> {
+pub(crate) async fn changes_after(
+    conn: &Conn<'_>,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<Change>> {
     let rows = conn
         .query(
             "SELECT seq, tenant_id, kind, resource_id, op, version, at FROM changes

@@ -26,9 +26,8 @@ pub(crate) async fn run(db: Weak<Db>, config: tokio_postgres::Config) {
                 let (notes, mut heads) = tokio::sync::mpsc::unbounded_channel::<i64>();
                 // The connection yields notifications only when polled as a stream of messages.
                 let driver = tokio::spawn(async move {
-                    let mut messages = futures_util::stream::poll_fn(move |cx| {
-                        connection.poll_message(cx)
-                    });
+                    let mut messages =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                     while let Some(message) = messages.next().await {
                         match message {
                             Ok(AsyncMessage::Notification(n)) => {

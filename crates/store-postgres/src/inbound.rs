@@ -1,57 +1,447 @@
-//! Inbound provisioning: staged bulkUpload requests, each record's result, and effective-dated
-//! lifecycle actions.
+//! Inbound provisioning: staged bulkUpload requests (their records as one JSON array), one row
+//! per processed record with its outcome, and effective-dated lifecycle actions.
+//!
+//! Invariant: a record's outcome, the user write it caused, the user's schedule, the log entry
+//! and its request's progress commit together (the caller's one transaction: `lib.rs` gives
+//! every commit its own, so a failed one leaves nothing and needs no savepoint), so a restart
+//! repeats exactly the unprocessed records.
+
+use std::collections::{HashMap, HashSet};
 
 use domain::inbound::{
-    DueAction, InboundCommit, InboundCommitted, RecordResult, RequestSummary, Scheduled,
-    StagedRequest,
+    DueAction, InboundCommit, InboundCommitted, LifecycleAction, Outcome, RecordResult,
+    RequestSummary, Scheduled, StagedRecord, StagedRequest, UserWrite,
 };
-use domain::Result;
+use domain::{Error, Load, ResourceKind, Result};
 use jiff::Timestamp;
+use serde_json::Value;
+use tokio_postgres::Row;
 
+use crate::convert::{
+    constraint, internal, limit_to_sql, ts_from_sql, ts_to_sql, Constraint, PgResult,
+};
 use crate::db::{Conn, Tx};
 use crate::dynamic::RulesCache;
+use crate::engine_state::insert_logs;
+use crate::resources;
 
-pub(crate) async fn stage(_tx: &Tx<'_>, _request: &StagedRequest) -> Result<()> {
-    Err(domain::Error::Internal("not yet implemented on PostgreSQL".into()))
+fn count_to_sql(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::InvalidValue(format!("count {n} is out of range")))
 }
 
-pub(crate) async fn pending(_conn: &Conn<'_>, _limit: usize) -> Result<Vec<StagedRequest>> {
-    Err(domain::Error::Internal("not yet implemented on PostgreSQL".into()))
+fn count_from_sql(n: i64) -> Result<u64> {
+    u64::try_from(n).map_err(|_| Error::Internal(format!("stored count {n} is negative")))
+}
+
+/// One row per request: staging is on the upload's critical path, results come one by one.
+pub(crate) async fn stage(tx: &Tx<'_>, request: &StagedRequest) -> Result<()> {
+    let records = records_to_sql(&request.records)?;
+    let total = i64::try_from(request.records.len())
+        .map_err(|_| Error::InvalidValue("too many records".into()))?;
+    tx.conn()
+        .execute(
+            "INSERT INTO inbound_requests (id, tenant_id, source, received, records, total)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &request.id,
+                &request.tenant_id,
+                &request.source,
+                &ts_to_sql(request.received)?,
+                &records,
+                &total,
+            ],
+        )
+        .await
+        .map_err(|e| match constraint(&e) {
+            Some(Constraint::ForeignKey) => {
+                Error::NotFound(format!("tenant `{}` not found", request.tenant_id))
+            }
+            Some(Constraint::Unique(_)) => {
+                Error::Conflict(format!("inbound request `{}` already exists", request.id))
+            }
+            None => internal(e),
+        })?;
+    Ok(())
+}
+
+/// The records as one JSON array, written by hand to serialise each record's data without
+/// copying it.
+fn records_to_sql(records: &[StagedRecord]) -> Result<String> {
+    let json = |v: &Value| {
+        serde_json::to_string(v)
+            .map_err(|e| Error::Internal(format!("cannot serialise a staged record: {e}")))
+    };
+    let text = |s: &Option<String>| json(&s.clone().map_or(Value::Null, Value::String));
+    let mut out = String::from("[");
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "{{\"index\":{},\"bulkId\":{},\"externalId\":{},\"data\":{}}}",
+            r.index,
+            text(&r.bulk_id)?,
+            text(&r.external_id)?,
+            json(&r.data)?
+        ));
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// A staged record from its JSON form.
+fn staged_record(v: &Value) -> Result<StagedRecord> {
+    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    Ok(StagedRecord {
+        index: v
+            .get("index")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Internal("staged record without index".into()))?,
+        bulk_id: text("bulkId"),
+        external_id: text("externalId"),
+        data: v.get("data").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// Two statements whatever the number of requests: the requests, then every result they have.
+pub(crate) async fn pending(conn: &Conn<'_>, limit: usize) -> Result<Vec<StagedRequest>> {
+    let requests = conn
+        .query(
+            "SELECT seq, id, tenant_id, source, received, records FROM inbound_requests
+             WHERE completed IS NULL ORDER BY seq LIMIT $1",
+            &[&limit_to_sql(limit)],
+        )
+        .await
+        .pg()?;
+    let seqs = requests
+        .iter()
+        .map(|row| row.try_get(0).pg())
+        .collect::<Result<Vec<i64>>>()?;
+    let mut finished: HashMap<i64, HashSet<i64>> = HashMap::new();
+    if !seqs.is_empty() {
+        let rows = conn
+            .query(
+                "SELECT request_seq, idx FROM inbound_records WHERE request_seq = ANY($1)",
+                &[&seqs],
+            )
+            .await
+            .pg()?;
+        for row in &rows {
+            finished
+                .entry(row.try_get(0).pg()?)
+                .or_default()
+                .insert(row.try_get(1).pg()?);
+        }
+    }
+    let none = HashSet::new();
+    requests
+        .iter()
+        .map(|row| {
+            let seq: i64 = row.try_get(0).pg()?;
+            let done = finished.get(&seq).unwrap_or(&none);
+            let records: Vec<Value> = serde_json::from_str(row.try_get(5).pg()?)
+                .map_err(|e| Error::Internal(format!("staged records are not JSON: {e}")))?;
+            let mut staged = Vec::with_capacity(records.len());
+            for record in &records {
+                let record = staged_record(record)?;
+                if !done.contains(&count_to_sql(record.index)?) {
+                    staged.push(record);
+                }
+            }
+            Ok(StagedRequest {
+                id: row.try_get(1).pg()?,
+                tenant_id: row.try_get(2).pg()?,
+                source: row.try_get(3).pg()?,
+                received: ts_from_sql(row.try_get(4).pg()?)?,
+                records: staged,
+            })
+        })
+        .collect()
+}
+
+/// The columns [`summary_from_row`] reads, in order.
+const SUMMARY_COLUMNS: &str = "id, tenant_id, source, received, total, processed, completed";
+
+fn summary_from_row(row: &Row) -> Result<RequestSummary> {
+    let completed: Option<i64> = row.try_get(6).pg()?;
+    Ok(RequestSummary {
+        id: row.try_get(0).pg()?,
+        tenant_id: row.try_get(1).pg()?,
+        source: row.try_get(2).pg()?,
+        received: ts_from_sql(row.try_get(3).pg()?)?,
+        total: count_from_sql(row.try_get(4).pg()?)?,
+        processed: count_from_sql(row.try_get(5).pg()?)?,
+        completed: completed.map(ts_from_sql).transpose()?,
+    })
+}
+
+fn result_from_row(row: &Row) -> Result<RecordResult> {
+    let outcome: &str = row.try_get(3).pg()?;
+    Ok(RecordResult {
+        index: count_from_sql(row.try_get(0).pg()?)?,
+        bulk_id: row.try_get(1).pg()?,
+        external_id: row.try_get(2).pg()?,
+        outcome: Outcome::parse(outcome)
+            .ok_or_else(|| Error::Internal(format!("stored outcome `{outcome}` is unknown")))?,
+        user_id: row.try_get(4).pg()?,
+        error: row.try_get(5).pg()?,
+    })
 }
 
 pub(crate) async fn request(
-    _conn: &Conn<'_>,
-    _tenant_id: &str,
-    _id: &str,
+    conn: &Conn<'_>,
+    tenant_id: &str,
+    id: &str,
 ) -> Result<Option<(RequestSummary, Vec<RecordResult>)>> {
-    Err(domain::Error::Internal("not yet implemented on PostgreSQL".into()))
+    let Some(row) = conn
+        .query_opt(
+            &format!(
+                "SELECT {SUMMARY_COLUMNS}, seq FROM inbound_requests
+                 WHERE tenant_id = $1 AND id = $2"
+            ),
+            &[&tenant_id, &id],
+        )
+        .await
+        .pg()?
+    else {
+        return Ok(None);
+    };
+    let seq: i64 = row.try_get(7).pg()?;
+    let results = conn
+        .query(
+            "SELECT idx, bulk_id, external_id, outcome, user_id, error FROM inbound_records
+             WHERE request_seq = $1 ORDER BY idx",
+            &[&seq],
+        )
+        .await
+        .pg()?
+        .iter()
+        .map(result_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((summary_from_row(&row)?, results)))
 }
 
 pub(crate) async fn requests(
-    _conn: &Conn<'_>,
-    _tenant_id: &str,
-    _limit: usize,
+    conn: &Conn<'_>,
+    tenant_id: &str,
+    limit: usize,
 ) -> Result<Vec<RequestSummary>> {
-    Err(domain::Error::Internal("not yet implemented on PostgreSQL".into()))
+    conn.query(
+        &format!(
+            "SELECT {SUMMARY_COLUMNS} FROM inbound_requests WHERE tenant_id = $1
+             ORDER BY seq DESC LIMIT $2"
+        ),
+        &[&tenant_id, &limit_to_sql(limit)],
+    )
+    .await
+    .pg()?
+    .iter()
+    .map(summary_from_row)
+    .collect()
 }
 
-/// Writes one record's (or lifecycle action's) effect inside `tx`.
+/// Writes one record's (or lifecycle action's) effect inside `tx`: the user, then the user's
+/// schedule, the record's result with its request's progress, and the log entry. Any failure
+/// fails the whole, and the caller drops (rolls back) `tx`.
 pub(crate) async fn commit(
-    _tx: &Tx<'_>,
-    _rules: &RulesCache,
-    _commit: InboundCommit,
+    tx: &Tx<'_>,
+    rules: &RulesCache,
+    commit: InboundCommit,
 ) -> Result<InboundCommitted> {
-    Err(domain::Error::Internal("not yet implemented on PostgreSQL".into()))
+    let InboundCommit {
+        tenant_id,
+        source,
+        write,
+        schedule,
+        result,
+        log,
+        now,
+    } = commit;
+    let stored = match write {
+        UserWrite::None => None,
+        UserWrite::Create(write) => {
+            Some(resources::create(tx, rules, &tenant_id, write, now).await?)
+        }
+        UserWrite::Replace { id, write, version } => Some(
+            resources::replace(
+                tx,
+                rules,
+                &tenant_id,
+                ResourceKind::User,
+                &id,
+                write,
+                Some(version),
+                now,
+                Load::NONE,
+            )
+            .await?,
+        ),
+    };
+    // The user the rest is about: the one written, else the one the result or log names.
+    let user_id = stored
+        .as_ref()
+        .map(|s| s.id.clone())
+        .or_else(|| result.as_ref().and_then(|(_, r)| r.user_id.clone()))
+        .or_else(|| {
+            log.as_ref()
+                .filter(|l| !l.source_id.is_empty())
+                .map(|l| l.source_id.clone())
+        });
+    let conn = tx.conn();
+    if let (Some(schedule), Some(user_id)) = (&schedule, &user_id) {
+        put_schedule(&conn, &tenant_id, user_id, &source, schedule).await?;
+    }
+    if let Some((request_id, mut record)) = result {
+        if record.user_id.is_none() {
+            record.user_id.clone_from(&user_id);
+        }
+        put_result(&conn, &tenant_id, &request_id, &record, now).await?;
+    }
+    if let Some(mut entry) = log {
+        if let Some(id) = &user_id {
+            entry.source_id.clone_from(id);
+            entry.target_id = Some(id.clone());
+        }
+        insert_logs(&conn, std::slice::from_ref(&entry)).await?;
+    }
+    Ok(stored)
 }
 
-pub(crate) async fn due(_conn: &Conn<'_>, _now: Timestamp, _limit: usize) -> Result<Vec<DueAction>> {
-    Err(domain::Error::Internal("not yet implemented on PostgreSQL".into()))
+/// Replaces the user's schedule. An action given twice is kept as last given.
+async fn put_schedule(
+    conn: &Conn<'_>,
+    tenant_id: &str,
+    user_id: &str,
+    source: &str,
+    schedule: &[Scheduled],
+) -> Result<()> {
+    conn.execute(
+        "DELETE FROM lifecycle WHERE tenant_id = $1 AND user_id = $2",
+        &[&tenant_id, &user_id],
+    )
+    .await
+    .pg()?;
+    let mut seen = HashSet::with_capacity(schedule.len());
+    let schedule: Vec<&Scheduled> = schedule
+        .iter()
+        .rev()
+        .filter(|s| seen.insert(s.action.as_str()))
+        .collect();
+    if schedule.is_empty() {
+        return Ok(());
+    }
+    let actions: Vec<&str> = schedule.iter().map(|s| s.action.as_str()).collect();
+    let dues = schedule
+        .iter()
+        .map(|s| ts_to_sql(s.due))
+        .collect::<Result<Vec<i64>>>()?;
+    let dates: Vec<&str> = schedule.iter().map(|s| s.date.as_str()).collect();
+    // `ON CONFLICT`: another transaction may have scheduled the same user meanwhile.
+    conn.execute(
+        "INSERT INTO lifecycle (tenant_id, user_id, action, due, date, source)
+         SELECT $1, $2, action, due, date, $6
+         FROM UNNEST($3::text[], $4::bigint[], $5::text[]) AS s(action, due, date)
+         ON CONFLICT (tenant_id, user_id, action) DO UPDATE SET due = excluded.due,
+             date = excluded.date, source = excluded.source",
+        &[&tenant_id, &user_id, &actions, &dues, &dates, &source],
+    )
+    .await
+    .pg()?;
+    Ok(())
+}
+
+/// Writes a record's result and counts it in its request, completing the request with its
+/// last result. The count is an increment, not a recount: the request's row lock orders
+/// concurrent results, and each result is counted once because it is inserted once.
+async fn put_result(
+    conn: &Conn<'_>,
+    tenant_id: &str,
+    request_id: &str,
+    record: &RecordResult,
+    now: Timestamp,
+) -> Result<()> {
+    let seq: i64 = conn
+        .query_opt(
+            "UPDATE inbound_requests SET processed = processed + 1,
+                 completed = CASE WHEN completed IS NULL AND processed + 1 >= total
+                                  THEN $3 ELSE completed END
+             WHERE tenant_id = $1 AND id = $2
+             RETURNING seq",
+            &[&tenant_id, &request_id, &ts_to_sql(now)?],
+        )
+        .await
+        .pg()?
+        .ok_or_else(|| Error::NotFound(format!("inbound request `{request_id}` not found")))?
+        .try_get(0)
+        .pg()?;
+    conn.execute(
+        "INSERT INTO inbound_records (request_seq, idx, bulk_id, external_id, outcome, user_id,
+             error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &seq,
+            &count_to_sql(record.index)?,
+            &record.bulk_id,
+            &record.external_id,
+            &record.outcome.as_str(),
+            &record.user_id,
+            &record.error,
+        ],
+    )
+    .await
+    .map_err(|e| match constraint(&e) {
+        Some(Constraint::Unique(_)) => Error::Conflict(format!(
+            "record {} of inbound request `{request_id}` already has a result",
+            record.index
+        )),
+        _ => internal(e),
+    })?;
+    Ok(())
+}
+
+fn scheduled_from_row(row: &Row) -> Result<Scheduled> {
+    let action: &str = row.try_get(0).pg()?;
+    Ok(Scheduled {
+        action: LifecycleAction::parse(action)
+            .ok_or_else(|| Error::Internal(format!("stored action `{action}` is unknown")))?,
+        due: ts_from_sql(row.try_get(1).pg()?)?,
+        date: row.try_get(2).pg()?,
+    })
+}
+
+pub(crate) async fn due(conn: &Conn<'_>, now: Timestamp, limit: usize) -> Result<Vec<DueAction>> {
+    conn.query(
+        "SELECT action, due, date, tenant_id, user_id, source FROM lifecycle
+         WHERE due <= $1 ORDER BY due LIMIT $2",
+        &[&ts_to_sql(now)?, &limit_to_sql(limit)],
+    )
+    .await
+    .pg()?
+    .iter()
+    .map(|row| {
+        Ok(DueAction {
+            scheduled: scheduled_from_row(row)?,
+            tenant_id: row.try_get(3).pg()?,
+            user_id: row.try_get(4).pg()?,
+            source: row.try_get(5).pg()?,
+        })
+    })
+    .collect()
 }
 
 pub(crate) async fn lifecycle_of(
-    _conn: &Conn<'_>,
-    _tenant_id: &str,
-    _user_id: &str,
+    conn: &Conn<'_>,
+    tenant_id: &str,
+    user_id: &str,
 ) -> Result<Vec<Scheduled>> {
-    Err(domain::Error::Internal("not yet implemented on PostgreSQL".into()))
+    conn.query(
+        "SELECT action, due, date FROM lifecycle WHERE tenant_id = $1 AND user_id = $2
+         ORDER BY due",
+        &[&tenant_id, &user_id],
+    )
+    .await
+    .pg()?
+    .iter()
+    .map(scheduled_from_row)
+    .collect()
 }

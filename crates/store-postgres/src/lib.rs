@@ -25,6 +25,7 @@ mod migrations;
 mod query;
 mod resources;
 mod tenants;
+mod transfer;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -54,8 +55,11 @@ impl PgStore {
     /// migrations, and starts listening for other replicas' changes. Must run inside a Tokio
     /// runtime.
     pub async fn connect(url: &str) -> Result<PgStore> {
-        let config = tokio_postgres::Config::from_str(url)
+        let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| Error::InvalidValue(format!("invalid PostgreSQL URL: {e}")))?;
+        // Statements are prepared once per connection; a generic plan would be chosen for the
+        // first tenant's statistics (one tenant's list walking the whole table for another).
+        config.options("-c plan_cache_mode=force_custom_plan");
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
@@ -68,7 +72,10 @@ impl PgStore {
             .build()
             .map_err(|e| Error::Internal(format!("postgres: cannot build the pool: {e}")))?;
         let mut client = pool.get().await.map_err(|e| {
-            Error::Internal(format!("cannot connect to PostgreSQL at {}: {e}", redact(url)))
+            Error::Internal(format!(
+                "cannot connect to PostgreSQL at {}: {e}",
+                redact(url)
+            ))
         })?;
         migrations::migrate(&mut client).await?;
         let head = changes::head_seq(&Conn::from(&client)).await?;
@@ -94,7 +101,10 @@ pub fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let (before, after) = url.split_at(at);
             match before.get(scheme + 3..).and_then(|user| user.find(':')) {
-                Some(colon) => format!("{}:***{after}", before.get(..scheme + 3 + colon).unwrap_or(before)),
+                Some(colon) => format!(
+                    "{}:***{after}",
+                    before.get(..scheme + 3 + colon).unwrap_or(before)
+                ),
                 None => url.to_owned(),
             }
         }
@@ -211,7 +221,18 @@ impl domain::Store for PgStore {
     ) -> Result<StoredResource> {
         let mut client = self.db.client().await?;
         let tx = self.db.begin(&mut client).await?;
-        let out = resources::replace(&tx, &self.db.rules, tenant_id, kind, id, write, expected_version, now, load).await?;
+        let out = resources::replace(
+            &tx,
+            &self.db.rules,
+            tenant_id,
+            kind,
+            id,
+            write,
+            expected_version,
+            now,
+            load,
+        )
+        .await?;
         self.db.commit(tx).await?;
         Ok(out)
     }

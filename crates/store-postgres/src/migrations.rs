@@ -79,7 +79,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX resources_employee_number ON resources(tenant_id, employee_number_lc)
         WHERE kind = 'User' AND employee_number_lc IS NOT NULL;
 
+    -- `pos`: insertion order (SQLite's rowid), the key `scimitar store copy` pages by.
     CREATE TABLE emails (
+        pos          BIGSERIAL PRIMARY KEY,
         tenant_id    TEXT COLLATE "C" NOT NULL,
         resource_seq BIGINT NOT NULL REFERENCES resources(seq) ON DELETE CASCADE,
         value_lc     TEXT COLLATE "C" NOT NULL
@@ -92,7 +94,7 @@ const MIGRATIONS: &[&str] = &[
         tenant_id  TEXT COLLATE "C" NOT NULL,
         group_seq  BIGINT NOT NULL REFERENCES resources(seq) ON DELETE CASCADE,
         member_seq BIGINT NOT NULL REFERENCES resources(seq) ON DELETE CASCADE,
-        pos        BIGSERIAL NOT NULL,
+        pos        BIGSERIAL NOT NULL UNIQUE,
         PRIMARY KEY (group_seq, member_seq)
     );
     CREATE INDEX memberships_group_pos ON memberships(group_seq, pos);
@@ -275,9 +277,12 @@ async fn apply(client: &mut Object) -> domain::Result<usize> {
     {
         let tx = client.transaction().await.pg()?;
         tx.batch_execute(script).await.pg()?;
-        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&version])
-            .await
-            .pg()?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[&version],
+        )
+        .await
+        .pg()?;
         tx.commit().await.pg()?;
         tracing::info!(version, "applied PostgreSQL schema migration");
         applied += 1;

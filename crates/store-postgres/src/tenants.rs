@@ -35,12 +35,15 @@ fn tenant(row: &Row) -> Result<Tenant> {
 }
 
 pub(crate) async fn tenant_by_name(conn: &Conn<'_>, name: &str) -> Result<Option<Tenant>> {
-    conn.query_opt("SELECT id, name, created FROM tenants WHERE name = $1", &[&name])
-        .await
-        .pg()?
-        .as_ref()
-        .map(tenant)
-        .transpose()
+    conn.query_opt(
+        "SELECT id, name, created FROM tenants WHERE name = $1",
+        &[&name],
+    )
+    .await
+    .pg()?
+    .as_ref()
+    .map(tenant)
+    .transpose()
 }
 
 pub(crate) async fn list_tenants(conn: &Conn<'_>) -> Result<Vec<Tenant>> {

@@ -22,6 +22,7 @@ mod query;
 mod readers;
 mod resources;
 mod tenants;
+mod transfer;
 mod writer;
 
 use std::path::Path;

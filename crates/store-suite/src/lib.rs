@@ -15,6 +15,7 @@ pub mod changes;
 pub mod dynamic;
 pub mod inbound;
 pub mod members;
+pub mod pg;
 pub mod provisioning;
 pub mod query;
 pub mod resources;

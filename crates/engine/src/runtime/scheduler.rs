@@ -25,9 +25,10 @@ pub trait TargetFactory: Send + Sync + 'static {
     fn target(&self, app: &AppRecord) -> std::result::Result<Arc<dyn Target>, String>;
 }
 
-/// How long a lease lasts without renewal; a dead replica's apps move after this.
+/// How long a lease lasts without renewal by default; a dead replica's apps move after this.
 pub const LEASE: Duration = Duration::from_secs(30);
-/// How often the supervisor looks for apps to start, stop or take over.
+/// How often (at most) the supervisor looks for apps to start, stop or take over; more often
+/// with leases shorter than three times this.
 const SUPERVISE_EVERY: Duration = Duration::from_secs(5);
 /// The longest an idle worker sleeps before looking again (a safety net for lost wake-ups).
 const MAX_IDLE: Duration = Duration::from_secs(10);
@@ -52,6 +53,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     targets: Arc<dyn TargetFactory>,
     holder: String,
+    /// How long a lease lasts without renewal (renewed every third of it).
+    lease: Duration,
     running: Mutex<HashMap<String, Running>>,
     reload: Notify,
 }
@@ -89,10 +92,20 @@ impl Engine {
                 clock,
                 targets,
                 holder: format!("replica-{}", uuid::Uuid::new_v4()),
+                lease: LEASE,
                 running: Mutex::new(HashMap::new()),
                 reload: Notify::new(),
             }),
         }
+    }
+
+    /// With leases of `lease` instead of [`LEASE`]: a stopped replica's apps move to another
+    /// replica within about this long. Call before `start`.
+    pub fn with_lease(mut self, lease: Duration) -> Engine {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.lease = lease.max(Duration::from_secs(1));
+        }
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -102,6 +115,7 @@ impl Engine {
     /// Starts the supervisor; it runs until the runtime stops.
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
+        let every = SUPERVISE_EVERY.min(self.inner.lease / 3);
         tokio::spawn(async move {
             loop {
                 if let Err(e) = engine.supervise().await {
@@ -109,7 +123,7 @@ impl Engine {
                 }
                 tokio::select! {
                     () = engine.inner.reload.notified() => {}
-                    () = tokio::time::sleep(SUPERVISE_EVERY) => {}
+                    () = tokio::time::sleep(every) => {}
                 }
             }
         })
@@ -202,7 +216,12 @@ impl Engine {
             if !self
                 .inner
                 .store
-                .acquire_lease(&app.id, &self.inner.holder, now, after(now, LEASE))
+                .acquire_lease(
+                    &app.id,
+                    &self.inner.holder,
+                    now,
+                    after(now, self.inner.lease),
+                )
                 .await?
             {
                 continue;
@@ -234,6 +253,7 @@ impl Engine {
                 Arc::clone(&self.inner.store),
                 Arc::clone(&self.inner.clock),
                 self.inner.holder.clone(),
+                self.inner.lease,
             ));
             tracing::info!(app = %app.name, "provisioning worker started");
             if let Ok(mut running) = self.inner.running.lock() {
@@ -329,6 +349,7 @@ async fn run_worker(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     holder: String,
+    lease: Duration,
 ) {
     let app_id = worker.ctx.app_id.clone();
     let name = worker.ctx.name.clone();
@@ -337,9 +358,9 @@ async fn run_worker(
     let mut failures: u32 = 0;
     loop {
         let now = clock.now();
-        if now.duration_since(renewed) > SignedDuration::try_from(LEASE / 3).unwrap_or_default() {
+        if now.duration_since(renewed) > SignedDuration::try_from(lease / 3).unwrap_or_default() {
             match store
-                .acquire_lease(&app_id, &holder, now, after(now, LEASE))
+                .acquire_lease(&app_id, &holder, now, after(now, lease))
                 .await
             {
                 Ok(true) => renewed = now,

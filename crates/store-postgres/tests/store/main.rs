@@ -14,7 +14,8 @@
 )]
 
 mod postgres;
-mod testdb;
+
+use store_suite::pg as testdb;
 
 use std::sync::Arc;
 

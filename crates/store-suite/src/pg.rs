@@ -1,4 +1,9 @@
-//! A throwaway database per test on the local PostgreSQL server.
+//! A throwaway database per test on the local PostgreSQL server (`SCIMITAR_TEST_POSTGRES`,
+//! default `postgres://postgres@127.0.0.1:5432`), for the PostgreSQL store's tests and the
+//! replica tests of the binary.
+//!
+//! Where that server cannot be reached, `TestDb::create` reports loudly that the test did not
+//! run and gives `None`; with `SCIMITAR_REQUIRE_POSTGRES=1` (as `.ci/run` sets) it panics.
 
 use tokio_postgres::NoTls;
 
