@@ -714,6 +714,13 @@ fn app_help_explains_the_subcommands() {
     }
 }
 
+/// `value` with `server`'s origin (in `meta.location` and `$ref`) replaced, to compare what two
+/// servers on different ports answer.
+fn portable(value: &Value, server: &Server) -> Value {
+    let origin = server.base.trim_end_matches("/scim/v2");
+    serde_json::from_str(&value.to_string().replace(origin, "http://scimitar")).unwrap()
+}
+
 /// `kill -9`: no graceful shutdown, as a crash.
 fn kill_hard(server: Server) {
     let Server { mut child, .. } = server;

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use store_suite::pg::TestDb;
 
-use super::{cli, send, Server};
+use super::{cli, portable, send, Server};
 
 /// Everything a client sees of the directory, through `server`.
 async fn snapshot(server: &Server, token: &str) -> Vec<Value> {
@@ -18,7 +18,7 @@ async fn snapshot(server: &Server, token: &str) -> Vec<Value> {
         )
         .await;
         assert_eq!(status, 200, "{list}");
-        out.push(list["Resources"].clone());
+        out.push(portable(&list["Resources"], server));
     }
     let api = server.base.trim_end_matches("/scim/v2");
     let (status, apps) = send(
@@ -29,7 +29,7 @@ async fn snapshot(server: &Server, token: &str) -> Vec<Value> {
     )
     .await;
     assert_eq!(status, 200, "{apps}");
-    out.push(apps);
+    out.push(portable(&apps, server));
     out
 }
 
