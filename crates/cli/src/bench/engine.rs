@@ -202,9 +202,11 @@ fn outcome(
     }
 }
 
-/// Runs the four engine scenarios over `users` seeded users.
+/// Runs the four engine scenarios over `users` seeded users. The directory is written through
+/// `store`; the propagation scenario runs the app's scheduler on the `engines` replicas.
 pub async fn run(
     store: Arc<dyn Store>,
+    engines: Vec<Arc<dyn Store>>,
     clock: Arc<dyn Clock>,
     tenant_id: &str,
     user_ids: &[String],
@@ -340,14 +342,13 @@ pub async fn run(
     live.enabled = true;
     live.updated = clock.now();
     store.put_app(&live).await?;
-    let engine = Engine::new(
-        store.clone(),
-        clock.clone(),
-        Arc::new(Fixed(counting.clone())),
-    );
-    let supervisor = engine.start();
+    let engines: Vec<Engine> = engines
+        .into_iter()
+        .map(|replica| Engine::new(replica, clock.clone(), Arc::new(Fixed(counting.clone()))))
+        .collect();
+    let supervisors: Vec<_> = engines.iter().map(Engine::start).collect();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !engine.is_running(&live.id) {
+    while !engines.iter().any(|e| e.is_running(&live.id)) {
         anyhow::ensure!(
             Instant::now() < deadline,
             "the engine did not start the app within 30 s"
@@ -388,8 +389,10 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    engine.shutdown().await;
-    supervisor.abort();
+    for engine in &engines {
+        engine.shutdown().await;
+    }
+    supervisors.iter().for_each(tokio::task::JoinHandle::abort);
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| {
         latencies

@@ -25,6 +25,9 @@ const SCIM_JSON: &str = "application/scim+json";
 #[derive(Debug, Clone)]
 pub struct Target {
     pub addr: SocketAddr,
+    /// Every server that serves the same data (replicas); load connections are spread over
+    /// them. Just `addr` unless `with_replicas` says otherwise.
+    pub replicas: Vec<SocketAddr>,
     host: HeaderValue,
     auth: Option<HeaderValue>,
 }
@@ -35,7 +38,21 @@ impl Target {
         let auth = token
             .map(|t| HeaderValue::from_str(&format!("Bearer {t}")))
             .transpose()?;
-        Ok(Target { addr, host, auth })
+        Ok(Target {
+            addr,
+            replicas: vec![addr],
+            host,
+            auth,
+        })
+    }
+
+    /// The same client, its load spread over `addrs` (the first is `addr`).
+    pub fn with_replicas(mut self, addrs: Vec<SocketAddr>) -> Target {
+        if let Some(first) = addrs.first() {
+            self.addr = *first;
+            self.replicas = addrs;
+        }
+        self
     }
 
     /// The same client (same headers, same token) aimed at another server.
@@ -43,6 +60,7 @@ impl Target {
         let host = HeaderValue::from_str(&addr.to_string())?;
         Ok(Target {
             addr,
+            replicas: vec![addr],
             host,
             auth: self.auth.clone(),
         })
@@ -164,19 +182,19 @@ impl Run {
     }
 }
 
-/// Runs `connections` connections against `addr` for `duration`, each sending requests from
-/// `make` back to back; every response must have status `expected`. Connections are opened
-/// before the clock starts.
+/// Runs `connections` connections against `addrs` (connection i to `addrs[i % len]`) for
+/// `duration`, each sending requests from `make` back to back; every response must have status
+/// `expected`. Connections are opened before the clock starts.
 pub async fn run(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     connections: usize,
     duration: Duration,
     expected: StatusCode,
     make: MakeRequest,
 ) -> anyhow::Result<Run> {
     let mut conns = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        conns.push(Conn::open(addr).await?);
+    for addr in addrs.iter().cycle().take(connections) {
+        conns.push(Conn::open(*addr).await?);
     }
     let start_line = Arc::new(tokio::sync::Barrier::new(connections + 1));
     let mut tasks = Vec::with_capacity(connections);

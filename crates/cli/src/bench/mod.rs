@@ -1,5 +1,6 @@
 //! `scimitar bench`: the performance targets of the directory, measured in one run on a fresh
-//! temporary SQLite store and reported as ratios against a ceiling measured in the same run.
+//! temporary SQLite store (or with `--postgres` a fresh PostgreSQL database, served by
+//! `--replicas` servers) and reported as ratios against a ceiling measured in the same run.
 //!
 //! Everything runs in this process: the server under test (`server::app`), a ceiling server (a
 //! bare axum handler that returns the bytes of a real `GET /Users/{id}` response) and the load
@@ -13,6 +14,7 @@
 //! 4. `PATCH` adding one member to a group of `--big-group` members (responses exclude
 //!    `members`, as Entra ID asks) takes at most 1.5 times as long as on a group of 10.
 
+mod db;
 mod dynamic;
 mod engine;
 mod inbound;
@@ -76,6 +78,16 @@ pub struct BenchArgs {
     /// requests of 50 over `--connections` connections, until the last one is processed.
     #[arg(long, conflicts_with_all = ["languages", "engine", "dynamic"])]
     pub inbound: bool,
+    /// Run on PostgreSQL instead of SQLite: a database is created on this server for the run
+    /// and dropped after it, e.g. postgres://postgres@127.0.0.1:5432
+    #[arg(long, value_name = "SERVER_URL")]
+    pub postgres: Option<String>,
+    /// Replicas on the one PostgreSQL database (each with its own connection pool and, for the
+    /// directory, its own HTTP server; the load is spread over them). For the engine, the
+    /// directory is written through the first and the app runs on another.
+    #[arg(long, default_value_t = 1, requires = "postgres",
+          value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub replicas: u64,
 }
 
 /// Alternating rounds of the GET scenario (bare, Scimitar, bare, …); the median ratio counts.
@@ -112,19 +124,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let users = usize::try_from(args.users)?;
     let big_group = usize::try_from(args.big_group)?;
-    let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
-    let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open(
-        &dir.path().join("scimitar.db"),
-    )?);
+    let db = db::BenchDb::create(args.postgres.as_deref()).await?;
+    let replicas = open_replicas(&db, args.replicas).await?;
+    let store = replicas.first().context("no store")?.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = Arc::new(Registry::builtin());
 
     let (tenant_id, token) = seed::tenant(&*store, &*clock).await?;
     let seeded = users.max(big_group).max(SMALL_GROUP);
-    phase(&format!(
-        "seeding {seeded} users in {}",
-        dir.path().display()
-    ));
+    phase(&format!("seeding {seeded} users in {}", db.describe()));
     let started = Instant::now();
     let user_ids = seed::users(
         store.clone(),
@@ -148,10 +156,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let small_id =
         seed::group(&*store, &*clock, &registry, &tenant_id, "Small team", small).await?;
 
-    let state = AppState::new(store.clone(), clock.clone(), ServerConfig::default());
-    let (addr, scimitar) = serve(server::app(state)).await?;
+    let mut addrs = Vec::with_capacity(replicas.len());
+    let mut servers = Vec::with_capacity(replicas.len());
+    for replica in &replicas {
+        let state = AppState::new(replica.clone(), clock.clone(), ServerConfig::default());
+        let (addr, task) = serve(server::app(state)).await?;
+        addrs.push(addr);
+        servers.push(task);
+    }
+    let first = *addrs.first().context("no server")?;
     let bench = Bench {
-        scim: Target::new(addr, Some(&token))?,
+        scim: Target::new(first, Some(&token))?.with_replicas(addrs),
         duration: Duration::from_secs(args.seconds),
         connections: usize::try_from(args.connections)?,
         store,
@@ -166,9 +181,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bench.create_user().await?,
         bench.patch_member(&big_id, &small_id, big_group).await?,
     ];
-    scimitar.abort();
-
+    servers.iter().for_each(tokio::task::JoinHandle::abort);
+    drop((bench, replicas));
     let config = json!({
+        "store": db.backend(),
+        "replicas": args.replicas,
         "users": seeded,
         "big_group": big_group,
         "small_group": SMALL_GROUP,
@@ -176,7 +193,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "connections": args.connections,
         "latency_connections": LATENCY_CONNECTIONS,
     });
+    db.remove().await?;
     print_report(args.json, config, &outcomes)
+}
+
+/// `count` stores on `db`: replicas on PostgreSQL, the one store on SQLite.
+async fn open_replicas(db: &db::BenchDb, count: u64) -> anyhow::Result<Vec<Arc<dyn Store>>> {
+    let mut stores = Vec::new();
+    for _ in 0..count.max(1) {
+        stores.push(db.open().await?);
+    }
+    Ok(stores)
 }
 
 /// The table and summary on stdout, or with `--json` the JSON report on stdout and the table on
@@ -202,30 +229,28 @@ fn print_report(json_out: bool, mut config: Value, outcomes: &[Outcome]) -> anyh
     Ok(())
 }
 
-/// A fresh temporary store with one tenant and `users` seeded users.
+/// A fresh store with one tenant and `users` seeded users (and its replicas, first included).
 struct Seeded {
-    _dir: tempfile::TempDir,
+    db: db::BenchDb,
+    replicas: Vec<Arc<dyn Store>>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     tenant_id: String,
     user_ids: Vec<String>,
 }
 
-async fn seeded(users: usize) -> anyhow::Result<Seeded> {
-    let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
-    let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open(
-        &dir.path().join("scimitar.db"),
-    )?);
+async fn seeded(args: &BenchArgs, users: usize) -> anyhow::Result<Seeded> {
+    let db = db::BenchDb::create(args.postgres.as_deref()).await?;
+    let replicas = open_replicas(&db, args.replicas).await?;
+    let store = replicas.first().context("no store")?.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = Arc::new(Registry::builtin());
     let (tenant_id, _token) = seed::tenant(&*store, &*clock).await?;
-    phase(&format!(
-        "seeding {users} users in {}",
-        dir.path().display()
-    ));
+    phase(&format!("seeding {users} users in {}", db.describe()));
     let user_ids = seed::users(store.clone(), clock.clone(), registry, &tenant_id, users).await?;
     Ok(Seeded {
-        _dir: dir,
+        db,
+        replicas,
         store,
         clock,
         tenant_id,
@@ -236,35 +261,45 @@ async fn seeded(users: usize) -> anyhow::Result<Seeded> {
 /// `--engine`: seeds `--users` users, serves the store, and runs the engine scenarios.
 async fn run_engine(args: &BenchArgs) -> anyhow::Result<()> {
     let users = usize::try_from(args.users)?;
-    let s = seeded(users).await?;
+    let s = seeded(args, users).await?;
     let state = AppState::new(s.store.clone(), s.clock.clone(), ServerConfig::default());
     let (addr, scimitar) = serve(server::app(state)).await?;
     let base = format!("http://{addr}/scim/v2");
-    let outcomes = engine::run(s.store, s.clock, &s.tenant_id, &s.user_ids, &base).await?;
+    // With replicas, the app runs on the others: a change crosses replicas to reach it.
+    let engines: Vec<Arc<dyn Store>> = match s.replicas.get(1..) {
+        Some(others) if !others.is_empty() => others.to_vec(),
+        _ => vec![s.store.clone()],
+    };
+    let outcomes = engine::run(s.store, engines, s.clock, &s.tenant_id, &s.user_ids, &base).await?;
     scimitar.abort();
-    print_report(args.json, json!({ "users": users }), &outcomes)
+    drop(s.replicas);
+    let config = json!({ "users": users, "store": s.db.backend(), "replicas": args.replicas });
+    s.db.remove().await?;
+    print_report(args.json, config, &outcomes)
 }
 
 /// `--dynamic`: seeds `--users` users and runs the dynamic-group scenarios on the store.
 async fn run_dynamic(args: &BenchArgs) -> anyhow::Result<()> {
     let users = usize::try_from(args.users)?;
-    let s = seeded(users).await?;
+    let s = seeded(args, users).await?;
     let outcomes = dynamic::run(s.store, s.clock, &s.tenant_id, &s.user_ids).await?;
-    print_report(args.json, json!({ "users": users }), &outcomes)
+    drop(s.replicas);
+    let config = json!({ "users": users, "store": s.db.backend() });
+    s.db.remove().await?;
+    print_report(args.json, config, &outcomes)
 }
 
 /// `--inbound`: bulkUpload ingest against writing the same records straight to the store.
 async fn run_inbound(args: &BenchArgs) -> anyhow::Result<()> {
     let records = usize::try_from(args.users)?;
     let connections = usize::try_from(args.connections)?;
-    let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
-    let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open(
-        &dir.path().join("scimitar.db"),
-    )?);
+    let db = db::BenchDb::create(args.postgres.as_deref()).await?;
+    let store = db.open().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (tenant_id, token) = seed::tenant(&*store, &*clock).await?;
     let outcomes = inbound::run(store, clock, &tenant_id, &token, records, connections).await?;
-    let config = json!({ "records": records, "connections": connections });
+    let config = json!({ "records": records, "connections": connections, "store": db.backend() });
+    db.remove().await?;
     print_report(args.json, config, &outcomes)
 }
 
@@ -566,12 +601,19 @@ impl Bench {
         make: &dyn Fn(usize) -> MakeRequest,
     ) -> anyhow::Result<Run> {
         let warmup = (self.duration / 5).min(Duration::from_secs(1));
-        load::run(target.addr, connections, warmup, expected, make(0)).await?;
+        load::run(&target.replicas, connections, warmup, expected, make(0)).await?;
         phase(&format!(
             "measuring {label} for {} s",
             self.duration.as_secs()
         ));
-        load::run(target.addr, connections, self.duration, expected, make(1)).await
+        load::run(
+            &target.replicas,
+            connections,
+            self.duration,
+            expected,
+            make(1),
+        )
+        .await
     }
 }
 
