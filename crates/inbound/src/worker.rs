@@ -61,7 +61,14 @@ struct Inner {
     released: Notify,
     /// Serialises steps, so that no two pick up the same staged records.
     stepping: Mutex<()>,
+    /// This process's name in the leases that let one replica at a time run the processor and
+    /// the lifecycle runner.
+    holder: String,
 }
+
+/// The leases of the processor and of the lifecycle runner (held like an app's).
+const PROCESSOR_LEASE: &str = "inbound:processor";
+const LIFECYCLE_LEASE: &str = "inbound:lifecycle";
 
 impl std::fmt::Debug for Inbound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,6 +104,7 @@ impl Inbound {
                 busy: std::sync::Mutex::default(),
                 released: Notify::new(),
                 stepping: Mutex::new(()),
+                holder: format!("inbound-{}", uuid::Uuid::new_v4()),
             }),
         })
     }
@@ -239,17 +247,24 @@ impl Inbound {
 
     /// Runs the processor until `shutdown` turns true: a step whenever woken, and at least
     /// every tick (work staged by another process).
+    /// With several replicas on one database, only the one holding the processor's lease steps.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let did = match self.step().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(error = %e, "inbound processor step failed");
-                    0
+            let did = if self.holds(PROCESSOR_LEASE).await {
+                match self.step().await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(error = %e, "inbound processor step failed");
+                        0
+                    }
                 }
+            } else {
+                // The holder processes what this replica staged: follow the store's count.
+                self.recount().await;
+                0
             };
             if did > 0 {
                 continue;
@@ -260,17 +275,66 @@ impl Inbound {
                 _ = shutdown.changed() => {}
             }
         }
+        self.release(PROCESSOR_LEASE).await;
     }
 
-    /// Runs the lifecycle runner until `shutdown` turns true, a step per tick.
+    /// Sets the backlog to what the store holds unprocessed (every replica's uploads).
+    async fn recount(&self) {
+        match self.inner.store.pending_inbound(usize::MAX).await {
+            Ok(pending) => {
+                let left: usize = pending.iter().map(|r| r.records.len()).sum();
+                self.inner.backlog.store(left as u64, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot count the inbound backlog"),
+        }
+    }
+
+    /// Takes or renews the lease `name` for this process; `false` while another replica has it.
+    async fn holds(&self, name: &str) -> bool {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        // Renewed at least every tick; a stopped replica's work moves after ten ticks.
+        let lease = (inner.config.tick * 10).max(Duration::from_secs(10));
+        let until = jiff::SignedDuration::try_from(lease)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok())
+            .unwrap_or(now);
+        match inner
+            .store
+            .acquire_lease(name, &inner.holder, now, until)
+            .await
+        {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::error!(error = %e, lease = name, "cannot take the lease");
+                false
+            }
+        }
+    }
+
+    async fn release(&self, name: &str) {
+        if let Err(e) = self
+            .inner
+            .store
+            .release_lease(name, &self.inner.holder)
+            .await
+        {
+            tracing::warn!(error = %e, lease = name, "cannot release the lease");
+        }
+    }
+
+    /// Runs the lifecycle runner until `shutdown` turns true, a step per tick, while this
+    /// replica holds the runner's lease.
     pub async fn run_lifecycle(self, mut shutdown: watch::Receiver<bool>) {
         let runner = self.lifecycle();
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if let Err(e) = runner.step().await {
-                tracing::error!(error = %e, "lifecycle step failed");
+            if self.holds(LIFECYCLE_LEASE).await {
+                if let Err(e) = runner.step().await {
+                    tracing::error!(error = %e, "lifecycle step failed");
+                }
             }
             // Actions are due at midnight: a tick late is on time, and an action that failed
             // is not retried in a hot loop.
@@ -279,6 +343,7 @@ impl Inbound {
                 _ = shutdown.changed() => {}
             }
         }
+        self.release(LIFECYCLE_LEASE).await;
     }
 }
 

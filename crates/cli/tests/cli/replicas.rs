@@ -114,6 +114,59 @@ async fn replicas_serve_the_same_data_and_if_match_races_have_one_winner() {
             assert_eq!(got["meta"]["version"], version.as_str());
         }
     }
+
+    // bulkUpload to every replica: one replica processes inbound work (a lease), every
+    // request completes, and every record is written once.
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let mut accepted = Vec::new();
+    for (i, r) in replicas.iter().enumerate() {
+        let ops: Vec<Value> = (0..20)
+            .map(|n| {
+                let number = format!("{i}{n:03}");
+                json!({"method": "POST", "bulkId": number, "path": "/Users",
+                       "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+                                "externalId": number, "userName": format!("hr{number}@example.com"),
+                                enterprise: {"employeeNumber": number}}})
+            })
+            .collect();
+        let (status, body) = send(
+            reqwest::Method::POST,
+            &format!("{}/api/v1/inbound/bulkUpload", api(r)),
+            "boot-token",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                        "Operations": ops}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        accepted.push(body["id"].as_str().unwrap().to_owned());
+    }
+    for (i, id) in accepted.iter().enumerate() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // Asked of another replica than the one that took it.
+            let (status, request) = send(
+                reqwest::Method::GET,
+                &format!(
+                    "{}/api/v1/inbound/requests/{id}",
+                    api(&replicas[(i + 1) % 3])
+                ),
+                "boot-token",
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{request}");
+            if request["status"] == "completed" {
+                assert_eq!(request["outcomes"]["created"], 20, "{request}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "not processed: {request}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(total_users(&replicas[2].base, "boot-token").await, 61);
+
     for r in replicas {
         let (status, log) = r.stop();
         assert!(status.success(), "{log}");

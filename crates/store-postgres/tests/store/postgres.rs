@@ -178,3 +178,56 @@ async fn an_if_match_race_across_replicas_has_one_winner() {
         assert_eq!(logged, [round + 1], "round {round}");
     }
 }
+
+/// Waits until `feed` shows at least `head` (10 s at most).
+async fn feed_reaches(feed: &mut tokio::sync::watch::Receiver<i64>, head: i64) {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        feed.wait_for(|seen| *seen >= head),
+    )
+    .await
+    .expect("the change feed did not reach the other replica's head")
+    .unwrap();
+}
+
+/// A commit on one replica wakes the other replica's engines: its change feed moves to the
+/// new head (NOTIFY), and keeps following after its listening connection is killed (the poll,
+/// then a new listener).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_feed_crosses_replicas_and_survives_a_lost_listener() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let writer: Arc<dyn Store> = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let reader: Arc<dyn Store> = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let mut feed = reader.change_feed();
+    let t = tenant(&writer, "acme").await;
+    user(&writer, &t, "first").await;
+    let head = writer.head_seq().await.unwrap();
+    feed_reaches(&mut feed, head).await;
+
+    // Kill every LISTEN connection of this database: the feed must go on regardless.
+    let (admin, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let killed = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        !killed.is_empty(),
+        "the replicas listen on their own connection"
+    );
+    user(&writer, &t, "second").await;
+    let head = writer.head_seq().await.unwrap();
+    feed_reaches(&mut feed, head).await;
+    // And once a listener is back, later commits arrive as well.
+    user(&writer, &t, "third").await;
+    let head = writer.head_seq().await.unwrap();
+    feed_reaches(&mut feed, head).await;
+}
