@@ -17,6 +17,21 @@ fn required() -> bool {
     std::env::var("SCIMITAR_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
 }
 
+/// Says once per test binary, on the terminal (past the test harness's capture of passing
+/// tests' output), that the PostgreSQL tests did not run.
+fn not_run(server: &str, error: &tokio_postgres::Error) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** PostgreSQL tests NOT RUN: cannot reach {server} ({error}).\n\
+             *** They pass without checking anything. Start PostgreSQL or set \
+             SCIMITAR_TEST_POSTGRES; with SCIMITAR_REQUIRE_POSTGRES=1 (as in CI) they fail.\n"
+        );
+    });
+}
+
 /// A database that is dropped (connections and all) when this value is.
 pub struct TestDb {
     pub url: String,
@@ -35,11 +50,7 @@ impl TestDb {
                 client
             }
             Err(e) if !required() => {
-                eprintln!(
-                    "\n*** PostgreSQL test NOT RUN: cannot reach {server} ({e}).\n\
-                     *** Start PostgreSQL or set SCIMITAR_TEST_POSTGRES; CI sets \
-                     SCIMITAR_REQUIRE_POSTGRES=1 and fails here.\n"
-                );
+                not_run(&server, &e);
                 return None;
             }
             Err(e) => panic!("PostgreSQL is required (SCIMITAR_REQUIRE_POSTGRES=1) but {server} cannot be reached: {e}"),
