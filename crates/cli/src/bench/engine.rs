@@ -338,7 +338,12 @@ pub async fn run(
     drop(worker);
 
     // 2. Propagation with the scheduler running.
-    let mut live = app.clone();
+    // The stored record: its state holds the finished cycle's watermark (a stale copy would
+    // send the scheduler's worker into a new initial cycle under the measurement).
+    let mut live = store
+        .app_by_id(&app.id)
+        .await?
+        .context("the app vanished")?;
     live.enabled = true;
     live.updated = clock.now();
     store.put_app(&live).await?;
