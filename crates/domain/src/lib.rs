@@ -1,5 +1,6 @@
 //! Scimitar's identity model: resources, schemas and their validation, PATCH, projection, and the
-//! ports (`Store`, `Clock`) that adapters implement. No HTTP, no SQL.
+//! ports (`Store`, `Clock`) that adapters implement, with what every store adapter does alike
+//! (`storage`). No HTTP, no SQL.
 
 pub mod clock;
 pub mod dynamic;
@@ -12,6 +13,7 @@ pub mod provisioning;
 pub mod render;
 pub mod schema;
 pub mod secret;
+pub mod storage;
 pub mod store;
 pub mod target;
 pub mod transfer;

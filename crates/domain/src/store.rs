@@ -1,5 +1,5 @@
-//! The storage port. Adapters (`store-sqlite`, later `store-postgres`) implement it; every call is
-//! scoped by tenant.
+//! The storage port. Adapters (`store-sqlite`, `store-postgres`) implement it, with the help of
+//! `crate::storage`; every call is scoped by tenant.
 //!
 //! Invariant: every resource write appends to the change log in the same transaction.
 
@@ -10,7 +10,7 @@ use crate::inbound::{
     DueAction, InboundCommit, InboundCommitted, RecordResult, RequestSummary, StagedRequest,
 };
 use crate::model::*;
-use crate::provisioning::{AppRecord, EngineCommit, LogEntry, LogQuery, Shadow};
+use crate::provisioning::{AppRecord, EngineCommit, LogEntry, LogQuery, Shadow, ShadowState};
 use crate::Result;
 
 /// Persistent state of a Scimitar installation.
@@ -256,4 +256,22 @@ pub struct ShadowCounts {
     pub groups_deleted: u64,
     /// Objects whose last attempt failed (retried when due).
     pub escrowed: u64,
+}
+
+impl ShadowCounts {
+    /// Counts `count` shadows of `kind` in `state`, `escrowed` of them in escrow. Pending objects
+    /// are not in the target yet, and groups have no disabled state: those count as escrowed
+    /// only.
+    pub fn add(&mut self, kind: ResourceKind, state: ShadowState, count: u64, escrowed: u64) {
+        self.escrowed += escrowed;
+        let slot = match (kind, state) {
+            (ResourceKind::User, ShadowState::Active) => &mut self.users_active,
+            (ResourceKind::User, ShadowState::Disabled) => &mut self.users_disabled,
+            (ResourceKind::User, ShadowState::Deleted) => &mut self.users_deleted,
+            (ResourceKind::Group, ShadowState::Active) => &mut self.groups_active,
+            (ResourceKind::Group, ShadowState::Deleted) => &mut self.groups_deleted,
+            (_, ShadowState::Pending) | (ResourceKind::Group, ShadowState::Disabled) => return,
+        };
+        *slot += count;
+    }
 }

@@ -11,9 +11,9 @@ use jiff::Timestamp;
 use serde_json::Value;
 use tokio_postgres::Row;
 
-use crate::convert::{
-    constraint, internal, kind_from_sql, ts_from_sql, ts_to_sql, Constraint, PgResult,
-};
+use domain::storage::encode::{json_from_sql, json_to_sql, kind_from_sql, ts_from_sql, ts_to_sql};
+
+use crate::convert::{constraint, internal, Constraint, PgResult};
 use crate::db::{Conn, Tx};
 
 /// The columns [`app_from_row`] reads, in order.
@@ -33,16 +33,6 @@ fn app_from_row(row: &Row) -> Result<AppRecord> {
         updated: ts_from_sql(row.try_get(8).pg()?)?,
         id,
     })
-}
-
-pub(crate) fn json_to_sql(value: &Value) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot serialise JSON: {e}")))
-}
-
-/// Parses a JSON column; `owner` and `what` name it in the error.
-pub(crate) fn json_from_sql(owner: &str, what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::Internal(format!("stored {what} of `{owner}` is not JSON: {e}")))
 }
 
 fn app_not_found(app_id: &str) -> Error {

@@ -1,8 +1,11 @@
 //! The change log: appended at commit (see `db.rs`), read by engines in sequence order.
 
-use domain::{Change, ChangeOp, Error, Result};
+use domain::storage::encode::{
+    kind_from_sql, limit_to_sql, op_from_sql, ts_from_sql, version_from_sql,
+};
+use domain::{Change, Result};
 
-use crate::convert::{kind_from_sql, limit_to_sql, ts_from_sql, version_from_sql, PgResult};
+use crate::convert::PgResult;
 use crate::db::{Conn, PendingChange, CHANGES_CHANNEL};
 
 /// Takes the next `changes.len()` sequence numbers from `change_head` (its row lock is held
@@ -69,13 +72,6 @@ pub(crate) async fn changes_after(
             })
         })
         .collect()
-}
-
-fn op_from_sql(op: &str) -> Result<ChangeOp> {
-    [ChangeOp::Created, ChangeOp::Updated, ChangeOp::Deleted]
-        .into_iter()
-        .find(|o| o.as_str() == op)
-        .ok_or_else(|| Error::Internal(format!("stored change op `{op}` is unknown")))
 }
 
 pub(crate) async fn head_seq(conn: &Conn<'_>) -> Result<i64> {

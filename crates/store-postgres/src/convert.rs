@@ -1,7 +1,6 @@
-//! Conversions between PostgreSQL values and domain types, and the mapping of PostgreSQL errors.
+//! The mapping of PostgreSQL errors. How values are stored in columns is `domain::storage::encode`.
 
-use domain::{Error, ResourceKind, Result};
-use jiff::Timestamp;
+use domain::{Error, Result};
 use tokio_postgres::error::SqlState;
 
 /// `tokio-postgres` and pool failures become `Error::Internal`; callers that expect a constraint
@@ -56,45 +55,4 @@ pub(crate) fn constraint(e: &tokio_postgres::Error) -> Option<Constraint> {
         return Some(Constraint::Unique(known.unwrap_or("unknown")));
     }
     None
-}
-
-/// Timestamps are stored as BIGINT nanoseconds since the Unix epoch (exact round trip), as in
-/// the SQLite store, so that `scimitar store copy` moves them unchanged.
-pub(crate) fn ts_to_sql(ts: Timestamp) -> Result<i64> {
-    i64::try_from(ts.as_nanosecond())
-        .map_err(|_| Error::InvalidValue(format!("timestamp {ts} is out of range")))
-}
-
-pub(crate) fn ts_from_sql(nanos: i64) -> Result<Timestamp> {
-    Timestamp::from_nanosecond(i128::from(nanos))
-        .map_err(|e| Error::Internal(format!("stored timestamp {nanos} is invalid: {e}")))
-}
-
-pub(crate) fn kind_from_sql(name: &str) -> Result<ResourceKind> {
-    ResourceKind::from_name(name)
-        .ok_or_else(|| Error::Internal(format!("stored resource kind `{name}` is unknown")))
-}
-
-pub(crate) fn version_to_sql(version: u64) -> Result<i64> {
-    i64::try_from(version).map_err(|_| Error::Internal(format!("version {version} out of range")))
-}
-
-pub(crate) fn version_from_sql(version: i64) -> Result<u64> {
-    u64::try_from(version)
-        .map_err(|_| Error::Internal(format!("stored version {version} is negative")))
-}
-
-/// A row count or `LIMIT` as PostgreSQL's BIGINT.
-pub(crate) fn limit_to_sql(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-/// The ETag form used in precondition messages.
-pub(crate) fn etag(version: u64) -> String {
-    format!("W/\"{version}\"")
-}
-
-/// Case folding for caseExact=false columns.
-pub(crate) fn fold(s: &str) -> String {
-    s.to_lowercase()
 }

@@ -16,7 +16,9 @@ use tokio::sync::watch;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
-use crate::convert::{ts_to_sql, version_to_sql, PgResult};
+use domain::storage::encode::{ts_to_sql, version_to_sql};
+
+use crate::convert::PgResult;
 
 /// The channel replicas announce new change-log heads on (payload: the head, as text).
 pub(crate) const CHANGES_CHANNEL: &str = "scimitar_changes";

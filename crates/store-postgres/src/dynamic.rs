@@ -17,14 +17,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use domain::dynamic::{self, RecomputeStep, RuleSet, RuleState};
-use domain::{Error, Member, Result};
+use domain::storage::encode::{kind_from_sql, limit_to_sql, parse_body};
+use domain::storage::resources::not_found;
+use domain::{Error, Member, ResourceKind, Result};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::convert::{kind_from_sql, limit_to_sql, PgResult};
+use crate::convert::PgResult;
 use crate::db::{Conn, Tx};
 use crate::resources::members::{self, Refs};
-use crate::resources::parse_body;
 
 /// Each tenant's compiled rules, with the `rules_gen` they were compiled at.
 #[derive(Default)]
@@ -269,10 +270,6 @@ async fn rule_row(conn: &Conn<'_>, tenant_id: &str, group_id: &str) -> Result<Op
     .transpose()
 }
 
-fn group_not_found(group_id: &str) -> Error {
-    Error::NotFound(format!("Group `{group_id}` not found"))
-}
-
 /// One step of a recomputation: see `Store::recompute_dynamic_group`. Reads the step's users,
 /// their memberships of the group (and their groups, for a rule that reads them) in one
 /// statement each, and writes the difference in one statement each way.
@@ -286,7 +283,7 @@ pub(crate) async fn recompute_step(
     let conn = tx.conn();
     let (group_seq, rule, cursor) = rule_row(&conn, tenant_id, group_id)
         .await?
-        .ok_or_else(|| group_not_found(group_id))?;
+        .ok_or_else(|| not_found(ResourceKind::Group, group_id))?;
     let (Some(rule), Some(cursor)) = (rule, cursor) else {
         return Ok(RecomputeStep {
             done: true,

@@ -10,21 +10,22 @@
 
 use std::collections::HashSet;
 
+use domain::storage::encode::{
+    attempts_from_sql, count_from_sql, duration_from_sql, duration_to_sql, json_from_sql,
+    json_to_sql, kind_from_sql, limit_to_sql, log_status_from_sql, shadow_state_from_sql,
+    ts_from_sql, ts_to_sql,
+};
+use domain::storage::engine_state::{check_commit, log_limit};
 use domain::{
-    EngineCommit, Error, LogEntry, LogQuery, LogStatus, ResourceKind, Result, Shadow, ShadowCounts,
-    ShadowState,
+    EngineCommit, LogEntry, LogQuery, LogStatus, ResourceKind, Result, Shadow, ShadowCounts,
 };
 use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::apps::{json_from_sql, json_to_sql, require_app};
-use crate::convert::{kind_from_sql, limit_to_sql, ts_from_sql, ts_to_sql, PgResult};
+use crate::apps::require_app;
+use crate::convert::PgResult;
 use crate::db::{Conn, Params, Tx};
-
-/// Log entries returned when a query asks for none, and the most one query returns.
-const DEFAULT_LOG_LIMIT: usize = 100;
-const MAX_LOG_LIMIT: usize = 1000;
 
 /// The columns [`shadow_from_row`] reads, in order.
 const SHADOW_COLUMNS: &str =
@@ -32,27 +33,15 @@ const SHADOW_COLUMNS: &str =
 
 fn shadow_from_row(row: &Row) -> Result<Shadow> {
     let source_id: String = row.try_get(2).pg()?;
-    let state: &str = row.try_get(4).pg()?;
-    let state = ShadowState::parse(state).ok_or_else(|| {
-        Error::Internal(format!(
-            "stored shadow state `{state}` of `{source_id}` is unknown"
-        ))
-    })?;
-    let attempts: i64 = row.try_get(7).pg()?;
-    let attempts = u32::try_from(attempts).map_err(|_| {
-        Error::Internal(format!(
-            "stored attempts {attempts} of `{source_id}` out of range"
-        ))
-    })?;
     let due: Option<i64> = row.try_get(6).pg()?;
     Ok(Shadow {
         app_id: row.try_get(0).pg()?,
         kind: kind_from_sql(row.try_get(1).pg()?)?,
         target_id: row.try_get(3).pg()?,
-        state,
+        state: shadow_state_from_sql(row.try_get(4).pg()?, Some(&source_id))?,
         last_sent: json_from_sql(&source_id, "last_sent", row.try_get(5).pg()?)?,
         due: due.map(ts_from_sql).transpose()?,
-        attempts,
+        attempts: attempts_from_sql(row.try_get(7).pg()?, &source_id)?,
         last_error: row.try_get(8).pg()?,
         updated: ts_from_sql(row.try_get(9).pg()?)?,
         source_id,
@@ -161,45 +150,20 @@ pub(crate) async fn shadow_counts(conn: &Conn<'_>, app_id: &str) -> Result<Shado
         .pg()?;
     let mut counts = ShadowCounts::default();
     for row in &rows {
-        let kind = kind_from_sql(row.try_get(0).pg()?)?;
-        let state: &str = row.try_get(1).pg()?;
-        let state = ShadowState::parse(state)
-            .ok_or_else(|| Error::Internal(format!("stored shadow state `{state}` is unknown")))?;
-        let count = count_from_sql(row.try_get(2).pg()?)?;
-        counts.escrowed += count_from_sql(row.try_get(3).pg()?)?;
-        // Pending objects are not in the target yet, and groups have no disabled state.
-        let slot = match (kind, state) {
-            (ResourceKind::User, ShadowState::Active) => &mut counts.users_active,
-            (ResourceKind::User, ShadowState::Disabled) => &mut counts.users_disabled,
-            (ResourceKind::User, ShadowState::Deleted) => &mut counts.users_deleted,
-            (ResourceKind::Group, ShadowState::Active) => &mut counts.groups_active,
-            (ResourceKind::Group, ShadowState::Deleted) => &mut counts.groups_deleted,
-            (_, ShadowState::Pending) | (ResourceKind::Group, ShadowState::Disabled) => continue,
-        };
-        *slot += count;
+        counts.add(
+            kind_from_sql(row.try_get(0).pg()?)?,
+            shadow_state_from_sql(row.try_get(1).pg()?, None)?,
+            count_from_sql(row.try_get(2).pg()?)?,
+            count_from_sql(row.try_get(3).pg()?)?,
+        );
     }
     Ok(counts)
-}
-
-fn count_from_sql(count: i64) -> Result<u64> {
-    u64::try_from(count).map_err(|_| Error::Internal(format!("count {count} is negative")))
 }
 
 pub(crate) async fn commit_engine(tx: &Tx<'_>, app_id: &str, commit: &EngineCommit) -> Result<()> {
     let conn = tx.conn();
     require_app(&conn, app_id).await?;
-    if let Some(shadow) = commit.shadows.iter().find(|s| s.app_id != app_id) {
-        return Err(Error::InvalidValue(format!(
-            "a shadow of app `{}` cannot be committed for app `{app_id}`",
-            shadow.app_id
-        )));
-    }
-    if let Some(entry) = commit.logs.iter().find(|l| l.app_id != app_id) {
-        return Err(Error::InvalidValue(format!(
-            "a log entry of app `{}` cannot be committed for app `{app_id}`",
-            entry.app_id
-        )));
-    }
+    check_commit(app_id, commit)?;
     put_shadows(&conn, app_id, &commit.shadows).await?;
     insert_logs(&conn, &commit.logs).await?;
     if let Some(state) = &commit.state {
@@ -293,11 +257,7 @@ pub(crate) async fn insert_logs(conn: &Conn<'_>, entries: &[LogEntry]) -> Result
     let codes: Vec<Option<&str>> = entries.iter().map(|e| e.error_code.as_deref()).collect();
     let durations = entries
         .iter()
-        .map(|e| {
-            i64::try_from(e.duration_ms).map_err(|_| {
-                Error::InvalidValue(format!("duration {} ms out of range", e.duration_ms))
-            })
-        })
+        .map(|e| duration_to_sql(e.duration_ms))
         .collect::<Result<Vec<i64>>>()?;
     let details = entries
         .iter()
@@ -341,18 +301,6 @@ const LOG_COLUMNS: &str = "seq, app_id, at, cycle_id, change_id, kind, source_id
 
 fn log_from_row(row: &Row) -> Result<LogEntry> {
     let seq: i64 = row.try_get(0).pg()?;
-    let status: &str = row.try_get(9).pg()?;
-    let status = LogStatus::parse(status).ok_or_else(|| {
-        Error::Internal(format!(
-            "stored log status `{status}` of entry {seq} is unknown"
-        ))
-    })?;
-    let duration_ms: i64 = row.try_get(12).pg()?;
-    let duration_ms = u64::try_from(duration_ms).map_err(|_| {
-        Error::Internal(format!(
-            "stored duration {duration_ms} of entry {seq} is negative"
-        ))
-    })?;
     Ok(LogEntry {
         seq,
         app_id: row.try_get(1).pg()?,
@@ -363,10 +311,10 @@ fn log_from_row(row: &Row) -> Result<LogEntry> {
         source_id: row.try_get(6).pg()?,
         target_id: row.try_get(7).pg()?,
         action: row.try_get(8).pg()?,
-        status,
+        status: log_status_from_sql(row.try_get(9).pg()?, seq)?,
         reason: row.try_get(10).pg()?,
         error_code: row.try_get(11).pg()?,
-        duration_ms,
+        duration_ms: duration_from_sql(row.try_get(12).pg()?, seq)?,
         details: json_from_sql(&seq.to_string(), "details", row.try_get(13).pg()?)?,
     })
 }
@@ -379,10 +327,7 @@ pub(crate) async fn logs(conn: &Conn<'_>, query: &LogQuery) -> Result<Vec<LogEnt
     let status = query.status.map(LogStatus::as_str);
     let since = query.since.map(ts_to_sql).transpose()?;
     let until = query.until.map(ts_to_sql).transpose()?;
-    let limit = limit_to_sql(match query.limit {
-        0 => DEFAULT_LOG_LIMIT,
-        n => n.min(MAX_LOG_LIMIT),
-    });
+    let limit = limit_to_sql(log_limit(query));
 
     let mut sql = format!("SELECT {LOG_COLUMNS} FROM provisioning_log WHERE app_id = $1");
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&query.app_id];

@@ -9,29 +9,23 @@
 use std::collections::{HashMap, HashSet};
 
 use domain::inbound::{
-    DueAction, InboundCommit, InboundCommitted, LifecycleAction, Outcome, RecordResult,
-    RequestSummary, Scheduled, StagedRecord, StagedRequest, UserWrite,
+    DueAction, InboundCommit, InboundCommitted, RecordResult, RequestSummary, Scheduled,
+    StagedRequest, UserWrite,
 };
+use domain::storage::encode::{
+    action_from_sql, count_from_sql, count_to_sql, limit_to_sql, outcome_from_sql, ts_from_sql,
+    ts_to_sql,
+};
+use domain::storage::inbound::{attribute, pending_records, records_to_sql};
 use domain::{Error, Load, ResourceKind, Result};
 use jiff::Timestamp;
-use serde_json::Value;
 use tokio_postgres::Row;
 
-use crate::convert::{
-    constraint, internal, limit_to_sql, ts_from_sql, ts_to_sql, Constraint, PgResult,
-};
+use crate::convert::{constraint, internal, Constraint, PgResult};
 use crate::db::{Conn, Tx};
 use crate::dynamic::RulesCache;
 use crate::engine_state::insert_logs;
 use crate::resources;
-
-fn count_to_sql(n: u64) -> Result<i64> {
-    i64::try_from(n).map_err(|_| Error::InvalidValue(format!("count {n} is out of range")))
-}
-
-fn count_from_sql(n: i64) -> Result<u64> {
-    u64::try_from(n).map_err(|_| Error::Internal(format!("stored count {n} is negative")))
-}
 
 /// One row per request: staging is on the upload's critical path, results come one by one.
 pub(crate) async fn stage(tx: &Tx<'_>, request: &StagedRequest) -> Result<()> {
@@ -62,45 +56,6 @@ pub(crate) async fn stage(tx: &Tx<'_>, request: &StagedRequest) -> Result<()> {
             None => internal(e),
         })?;
     Ok(())
-}
-
-/// The records as one JSON array, written by hand to serialise each record's data without
-/// copying it.
-fn records_to_sql(records: &[StagedRecord]) -> Result<String> {
-    let json = |v: &Value| {
-        serde_json::to_string(v)
-            .map_err(|e| Error::Internal(format!("cannot serialise a staged record: {e}")))
-    };
-    let text = |s: &Option<String>| json(&s.clone().map_or(Value::Null, Value::String));
-    let mut out = String::from("[");
-    for (i, r) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&format!(
-            "{{\"index\":{},\"bulkId\":{},\"externalId\":{},\"data\":{}}}",
-            r.index,
-            text(&r.bulk_id)?,
-            text(&r.external_id)?,
-            json(&r.data)?
-        ));
-    }
-    out.push(']');
-    Ok(out)
-}
-
-/// A staged record from its JSON form.
-fn staged_record(v: &Value) -> Result<StagedRecord> {
-    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-    Ok(StagedRecord {
-        index: v
-            .get("index")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| Error::Internal("staged record without index".into()))?,
-        bulk_id: text("bulkId"),
-        external_id: text("externalId"),
-        data: v.get("data").cloned().unwrap_or(Value::Null),
-    })
 }
 
 /// Two statements whatever the number of requests: the requests, then every result they have.
@@ -139,21 +94,12 @@ pub(crate) async fn pending(conn: &Conn<'_>, limit: usize) -> Result<Vec<StagedR
         .map(|row| {
             let seq: i64 = row.try_get(0).pg()?;
             let done = finished.get(&seq).unwrap_or(&none);
-            let records: Vec<Value> = serde_json::from_str(row.try_get(5).pg()?)
-                .map_err(|e| Error::Internal(format!("staged records are not JSON: {e}")))?;
-            let mut staged = Vec::with_capacity(records.len());
-            for record in &records {
-                let record = staged_record(record)?;
-                if !done.contains(&count_to_sql(record.index)?) {
-                    staged.push(record);
-                }
-            }
             Ok(StagedRequest {
                 id: row.try_get(1).pg()?,
                 tenant_id: row.try_get(2).pg()?,
                 source: row.try_get(3).pg()?,
                 received: ts_from_sql(row.try_get(4).pg()?)?,
-                records: staged,
+                records: pending_records(row.try_get(5).pg()?, done)?,
             })
         })
         .collect()
@@ -176,13 +122,11 @@ fn summary_from_row(row: &Row) -> Result<RequestSummary> {
 }
 
 fn result_from_row(row: &Row) -> Result<RecordResult> {
-    let outcome: &str = row.try_get(3).pg()?;
     Ok(RecordResult {
         index: count_from_sql(row.try_get(0).pg()?)?,
         bulk_id: row.try_get(1).pg()?,
         external_id: row.try_get(2).pg()?,
-        outcome: Outcome::parse(outcome)
-            .ok_or_else(|| Error::Internal(format!("stored outcome `{outcome}` is unknown")))?,
+        outcome: outcome_from_sql(row.try_get(3).pg()?)?,
         user_id: row.try_get(4).pg()?,
         error: row.try_get(5).pg()?,
     })
@@ -253,8 +197,8 @@ pub(crate) async fn commit(
         source,
         write,
         schedule,
-        result,
-        log,
+        mut result,
+        mut log,
         now,
     } = commit;
     let stored = match write {
@@ -277,31 +221,15 @@ pub(crate) async fn commit(
             .await?,
         ),
     };
-    // The user the rest is about: the one written, else the one the result or log names.
-    let user_id = stored
-        .as_ref()
-        .map(|s| s.id.clone())
-        .or_else(|| result.as_ref().and_then(|(_, r)| r.user_id.clone()))
-        .or_else(|| {
-            log.as_ref()
-                .filter(|l| !l.source_id.is_empty())
-                .map(|l| l.source_id.clone())
-        });
+    let user_id = attribute(stored.as_ref(), &mut result, &mut log);
     let conn = tx.conn();
     if let (Some(schedule), Some(user_id)) = (&schedule, &user_id) {
         put_schedule(&conn, &tenant_id, user_id, &source, schedule).await?;
     }
-    if let Some((request_id, mut record)) = result {
-        if record.user_id.is_none() {
-            record.user_id.clone_from(&user_id);
-        }
+    if let Some((request_id, record)) = result {
         put_result(&conn, &tenant_id, &request_id, &record, now).await?;
     }
-    if let Some(mut entry) = log {
-        if let Some(id) = &user_id {
-            entry.source_id.clone_from(id);
-            entry.target_id = Some(id.clone());
-        }
+    if let Some(entry) = log {
         insert_logs(&conn, std::slice::from_ref(&entry)).await?;
     }
     Ok(stored)
@@ -400,10 +328,8 @@ async fn put_result(
 }
 
 fn scheduled_from_row(row: &Row) -> Result<Scheduled> {
-    let action: &str = row.try_get(0).pg()?;
     Ok(Scheduled {
-        action: LifecycleAction::parse(action)
-            .ok_or_else(|| Error::Internal(format!("stored action `{action}` is unknown")))?,
+        action: action_from_sql(row.try_get(0).pg()?)?,
         due: ts_from_sql(row.try_get(1).pg()?)?,
         date: row.try_get(2).pg()?,
     })

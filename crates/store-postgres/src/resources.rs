@@ -10,65 +10,34 @@
 
 pub(crate) mod members;
 
-use domain::{
-    ChangeOp, Error, Load, Member, MembersChange, ResourceKind, Result, StoredResource, Validated,
-    Write,
+use domain::storage::encode::{
+    body_to_sql, ts_from_sql, ts_to_sql, version_from_sql, version_to_sql,
 };
+use domain::storage::resources::{
+    check_kind, check_version, display_name_taken, not_found, split_list, user_name_taken,
+    IndexKeys, ResourceRow,
+};
+use domain::{ChangeOp, Error, Load, ResourceKind, Result, StoredResource, Validated, Write};
 use jiff::Timestamp;
-use serde_json::{Map, Value};
 use tokio_postgres::Row;
 
-use crate::convert::{
-    constraint, etag, fold, internal, ts_from_sql, ts_to_sql, version_from_sql, version_to_sql,
-    Constraint, PgResult,
-};
+use crate::convert::{constraint, internal, Constraint, PgResult};
 use crate::db::{Conn, Params, Tx};
 use crate::dynamic::{self, RulesCache};
 use members::{GroupRef, Refs};
 
-/// The columns [`RawRow::from_row`] reads, in order.
+/// The columns [`raw_row`] reads, in order.
 pub(crate) const COLUMNS: &str = "seq, id, body, created, last_modified, version";
 
-/// A `resources` row before its JSON is parsed.
-pub(crate) struct RawRow {
-    pub(crate) seq: i64,
-    pub(crate) id: String,
-    pub(crate) body: String,
-    pub(crate) created: i64,
-    pub(crate) last_modified: i64,
-    pub(crate) version: i64,
-}
-
-impl RawRow {
-    pub(crate) fn from_row(row: &Row) -> Result<RawRow> {
-        Ok(RawRow {
-            seq: row.try_get(0).pg()?,
-            id: row.try_get(1).pg()?,
-            body: row.try_get(2).pg()?,
-            created: row.try_get(3).pg()?,
-            last_modified: row.try_get(4).pg()?,
-            version: row.try_get(5).pg()?,
-        })
-    }
-
-    /// The stored resource; `refs` are its members (a group) or groups (a user), if loaded.
-    pub(crate) fn into_resource(
-        self,
-        kind: ResourceKind,
-        refs: Option<Vec<Member>>,
-    ) -> Result<StoredResource> {
-        let (members, groups) = split_refs(kind, refs);
-        Ok(StoredResource {
-            body: parse_body(&self.id, &self.body)?,
-            id: self.id,
-            kind,
-            created: ts_from_sql(self.created)?,
-            last_modified: ts_from_sql(self.last_modified)?,
-            version: version_from_sql(self.version)?,
-            members,
-            groups,
-        })
-    }
+pub(crate) fn raw_row(row: &Row) -> Result<ResourceRow> {
+    Ok(ResourceRow {
+        seq: row.try_get(0).pg()?,
+        id: row.try_get(1).pg()?,
+        body: row.try_get(2).pg()?,
+        created: row.try_get(3).pg()?,
+        last_modified: row.try_get(4).pg()?,
+        version: row.try_get(5).pg()?,
+    })
 }
 
 /// Rows of `kind` as resources, with members or groups loaded as `load` asks (one statement
@@ -78,7 +47,7 @@ pub(crate) async fn load_rows(
     tenant_id: &str,
     kind: ResourceKind,
     load: Load,
-    rows: Vec<RawRow>,
+    rows: Vec<ResourceRow>,
 ) -> Result<Vec<StoredResource>> {
     let mut refs = match Refs::wanted(kind, load) {
         Some(wanted) => {
@@ -97,90 +66,14 @@ pub(crate) async fn load_rows(
         .collect()
 }
 
-/// Members belong to groups, groups to users.
-fn split_refs(
-    kind: ResourceKind,
-    refs: Option<Vec<Member>>,
-) -> (Option<Vec<Member>>, Option<Vec<Member>>) {
-    match kind {
-        ResourceKind::Group => (refs, None),
-        ResourceKind::User => (None, refs),
-    }
-}
-
-pub(crate) fn parse_body(id: &str, body: &str) -> Result<Map<String, Value>> {
-    serde_json::from_str(body)
-        .map_err(|e| Error::Internal(format!("stored body of `{id}` is not a JSON object: {e}")))
-}
-
-fn not_found(kind: ResourceKind, id: &str) -> Error {
-    Error::NotFound(format!("{} `{id}` not found", kind.name()))
-}
-
-/// The indexed columns derived from a validated body.
-struct Columns<'a> {
-    user_name_lc: Option<String>,
-    external_id: Option<&'a str>,
-    display_name_lc: Option<String>,
-    display: Option<&'a str>,
-    emails_lc: Vec<String>,
-    employee_number_lc: Option<String>,
-}
-
-impl<'a> Columns<'a> {
-    fn of(body: &'a Validated) -> Columns<'a> {
-        let mut emails_lc: Vec<String> = body.email_values().into_iter().map(fold).collect();
-        emails_lc.sort();
-        emails_lc.dedup();
-        Columns {
-            user_name_lc: body.user_name().map(fold),
-            external_id: body.external_id(),
-            display_name_lc: body.display_name().map(fold),
-            display: body.display_name().or(body.user_name()),
-            emails_lc,
-            employee_number_lc: body.employee_number().map(fold),
-        }
-    }
-}
-
-fn body_json(body: &Validated) -> Result<String> {
-    serde_json::to_string(body.body())
-        .map_err(|e| Error::Internal(format!("cannot serialise body: {e}")))
-}
-
 /// Maps a violated unique index to the SCIM uniqueness error naming the value.
 fn write_error(e: tokio_postgres::Error, tenant_id: &str, body: &Validated) -> Error {
     match constraint(&e) {
-        Some(Constraint::Unique("resources_user_name")) => Error::Uniqueness(format!(
-            "userName `{}` is already taken",
-            body.user_name().unwrap_or_default()
-        )),
-        Some(Constraint::Unique("resources_group_display_name")) => Error::Uniqueness(format!(
-            "displayName `{}` is already taken",
-            body.display_name().unwrap_or_default()
-        )),
+        Some(Constraint::Unique("resources_user_name")) => user_name_taken(body),
+        Some(Constraint::Unique("resources_group_display_name")) => display_name_taken(body),
         Some(Constraint::ForeignKey) => Error::NotFound(format!("tenant `{tenant_id}` not found")),
         _ => internal(e),
     }
-}
-
-fn check_kind(kind: ResourceKind, write: &Write) -> Result<()> {
-    if write.body.kind() != kind {
-        return Err(Error::InvalidValue(format!(
-            "a {} body cannot be stored as a {}",
-            write.body.kind().name(),
-            kind.name()
-        )));
-    }
-    let touches_members = match &write.members {
-        MembersChange::Keep => false,
-        MembersChange::Set(ids) => !ids.is_empty(),
-        MembersChange::Delta { add, remove } => !add.is_empty() || !remove.is_empty(),
-    };
-    if kind == ResourceKind::User && touches_members {
-        return Err(Error::InvalidValue("a user has no members".into()));
-    }
-    Ok(())
 }
 
 /// Keeps the dynamic-group state in step with a user or group write.
@@ -210,8 +103,8 @@ pub(crate) async fn create(
     let kind = write.body.kind();
     check_kind(kind, &write)?;
     let id = uuid::Uuid::new_v4().to_string();
-    let body = body_json(&write.body)?;
-    let cols = Columns::of(&write.body);
+    let body = body_to_sql(&write.body)?;
+    let cols = IndexKeys::of(&write.body);
     let conn = tx.conn();
     // One round trip: the row and its email index rows.
     let row = conn
@@ -283,7 +176,7 @@ pub(crate) async fn get(
         );
         let row = conn.query_opt(&sql, params).await.pg()?;
         return row
-            .map(|row| RawRow::from_row(&row)?.into_resource(kind, None))
+            .map(|row| raw_row(&row)?.into_resource(kind, None))
             .transpose();
     };
     // The resource with its members or groups in ONE statement: GET by id is the hottest read.
@@ -296,9 +189,7 @@ pub(crate) async fn get(
         return Ok(None);
     };
     let refs = members::from_json(id, row.try_get(6).pg()?)?;
-    RawRow::from_row(&row)?
-        .into_resource(kind, Some(refs))
-        .map(Some)
+    raw_row(&row)?.into_resource(kind, Some(refs)).map(Some)
 }
 
 /// The row of a resource about to be written, locked, with the precondition checked.
@@ -334,15 +225,7 @@ async fn current(
         last_modified: row.try_get(3).pg()?,
         body: row.try_get(4).pg()?,
     };
-    if let Some(expected) = expected_version {
-        if expected != current.version {
-            return Err(Error::PreconditionFailed(format!(
-                "version {} is not current (now {})",
-                etag(expected),
-                etag(current.version)
-            )));
-        }
-    }
+    check_version(expected_version, current.version)?;
     Ok(current)
 }
 
@@ -359,8 +242,8 @@ pub(crate) async fn replace(
     load: Load,
 ) -> Result<StoredResource> {
     check_kind(kind, &write)?;
-    let body = body_json(&write.body)?;
-    let cols = Columns::of(&write.body);
+    let body = body_to_sql(&write.body)?;
+    let cols = IndexKeys::of(&write.body);
     let conn = tx.conn();
     let old = current(&conn, tenant_id, kind, id, expected_version).await?;
     let group = GroupRef {
@@ -407,7 +290,7 @@ pub(crate) async fn replace(
         (version, now)
     };
     let refs = members::loaded(&conn, tenant_id, kind, load, old.seq).await?;
-    let (members, groups) = split_refs(kind, refs);
+    let (members, groups) = split_list(kind, refs);
     Ok(StoredResource {
         id: id.to_owned(),
         kind,

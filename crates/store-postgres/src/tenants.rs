@@ -1,10 +1,13 @@
 //! Tenants, their API tokens and their extension schemas.
 
-use domain::{Error, Result, Scope, Tenant, TokenInfo};
+use domain::storage::encode::{
+    hash_from_sql, scopes_from_sql, scopes_to_sql, ts_from_sql, ts_to_sql,
+};
+use domain::{Error, Result, Tenant, TokenInfo};
 use jiff::Timestamp;
 use tokio_postgres::Row;
 
-use crate::convert::{constraint, internal, ts_from_sql, ts_to_sql, Constraint, PgResult};
+use crate::convert::{constraint, internal, Constraint, PgResult};
 use crate::db::Conn;
 
 pub(crate) async fn create_tenant(conn: &Conn<'_>, name: &str, now: Timestamp) -> Result<Tenant> {
@@ -56,7 +59,6 @@ pub(crate) async fn list_tenants(conn: &Conn<'_>) -> Result<Vec<Tenant>> {
 }
 
 pub(crate) async fn insert_token(conn: &Conn<'_>, token: &TokenInfo) -> Result<()> {
-    let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
     let expires = token.expires.map(ts_to_sql).transpose()?;
     conn.execute(
         "INSERT INTO tokens (id, tenant_id, name, hash, scopes, created, expires, revoked)
@@ -66,7 +68,7 @@ pub(crate) async fn insert_token(conn: &Conn<'_>, token: &TokenInfo) -> Result<(
             &token.tenant_id,
             &token.name,
             &&token.hash[..],
-            &scopes.join(" "),
+            &scopes_to_sql(&token.scopes),
             &ts_to_sql(token.created)?,
             &expires,
             &token.revoked,
@@ -87,24 +89,12 @@ const TOKEN_COLUMNS: &str = "id, tenant_id, name, hash, scopes, created, expires
 
 fn token(row: &Row) -> Result<TokenInfo> {
     let id: String = row.try_get(0).pg()?;
-    let hash: Vec<u8> = row.try_get(3).pg()?;
-    let hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| Error::Internal(format!("token `{id}` has a malformed hash")))?;
-    let scopes: String = row.try_get(4).pg()?;
-    let scopes = scopes
-        .split_whitespace()
-        .map(|s| {
-            Scope::parse(s)
-                .ok_or_else(|| Error::Internal(format!("token `{id}` has unknown scope `{s}`")))
-        })
-        .collect::<Result<Vec<_>>>()?;
     let expires: Option<i64> = row.try_get(6).pg()?;
     Ok(TokenInfo {
         tenant_id: row.try_get(1).pg()?,
         name: row.try_get(2).pg()?,
-        hash,
-        scopes,
+        hash: hash_from_sql(&id, row.try_get(3).pg()?)?,
+        scopes: scopes_from_sql(&id, row.try_get(4).pg()?)?,
         created: ts_from_sql(row.try_get(5).pg()?)?,
         expires: expires.map(ts_from_sql).transpose()?,
         revoked: row.try_get(7).pg()?,

@@ -6,7 +6,9 @@ use domain::{Error, Result};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::convert::{limit_to_sql, PgResult};
+use domain::storage::encode::limit_to_sql;
+
+use crate::convert::PgResult;
 use crate::db::Conn;
 use crate::PgStore;
 

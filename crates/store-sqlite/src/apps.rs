@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use crate::convert::{internal, kind_from_sql, ts_from_sql, ts_to_sql, SqlResult};
+use domain::storage::encode::{json_from_sql, json_to_sql, kind_from_sql, ts_from_sql, ts_to_sql};
+
+use crate::convert::{internal, SqlResult};
 
 /// The columns [`AppRow::from_row`] reads, in order.
 const APP_COLUMNS: &str =
@@ -56,16 +58,6 @@ impl AppRow {
             updated: ts_from_sql(self.updated)?,
         })
     }
-}
-
-pub(crate) fn json_to_sql(value: &Value) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot serialise JSON: {e}")))
-}
-
-/// Parses a JSON column; `owner` and `what` name it in the error.
-pub(crate) fn json_from_sql(owner: &str, what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::Internal(format!("stored {what} of `{owner}` is not JSON: {e}")))
 }
 
 fn app_not_found(app_id: &str) -> Error {

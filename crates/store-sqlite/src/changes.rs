@@ -1,12 +1,14 @@
 //! The change log: appended to inside every resource write, read by the provisioning engine.
 
-use domain::{Change, ChangeOp, Error, ResourceKind, Result};
+use domain::storage::encode::{
+    kind_from_sql, limit_to_sql, op_from_sql, ts_from_sql, ts_to_sql, version_from_sql,
+    version_to_sql,
+};
+use domain::{Change, ChangeOp, ResourceKind, Result};
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::convert::{
-    kind_from_sql, ts_from_sql, ts_to_sql, version_from_sql, version_to_sql, SqlResult,
-};
+use crate::convert::SqlResult;
 
 /// Appends one entry; the caller's transaction makes it atomic with the write it records.
 pub(crate) fn append(
@@ -36,7 +38,7 @@ pub(crate) fn append(
 }
 
 pub(crate) fn changes_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Change>> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let limit = limit_to_sql(limit);
     let mut stmt = conn
         .prepare_cached(
             "SELECT seq, tenant_id, kind, resource_id, op, version, at FROM changes
@@ -70,13 +72,6 @@ pub(crate) fn changes_after(conn: &Connection, after: i64, limit: usize) -> Resu
         });
     }
     Ok(changes)
-}
-
-fn op_from_sql(op: &str) -> Result<ChangeOp> {
-    [ChangeOp::Created, ChangeOp::Updated, ChangeOp::Deleted]
-        .into_iter()
-        .find(|o| o.as_str() == op)
-        .ok_or_else(|| Error::Internal(format!("stored change op `{op}` is unknown")))
 }
 
 /// The sequence number of the newest change, 0 before the first. `sqlite_sequence` holds one

@@ -10,14 +10,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use domain::dynamic::{self, RecomputeStep, RuleSet, RuleState};
+use domain::storage::encode::{limit_to_sql, parse_body, ts_to_sql, version_from_sql};
+use domain::storage::resources::not_found;
 use domain::{ChangeOp, Error, ResourceKind, Result};
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use crate::changes;
-use crate::convert::{ts_to_sql, version_from_sql, SqlResult};
-use crate::resources::{groups_of, parse_body};
+use crate::convert::SqlResult;
+use crate::resources::groups_of;
 
 /// Each tenant's compiled rules, with the `rules_gen` they were compiled at.
 #[derive(Default)]
@@ -245,10 +247,6 @@ fn rule_row(conn: &Connection, tenant_id: &str, group_id: &str) -> Result<Option
     .sql()
 }
 
-fn group_not_found(group_id: &str) -> Error {
-    Error::NotFound(format!("Group `{group_id}` not found"))
-}
-
 /// One step of a recomputation: see `Store::recompute_dynamic_group`.
 pub(crate) fn recompute_step(
     conn: &Connection,
@@ -257,8 +255,8 @@ pub(crate) fn recompute_step(
     limit: usize,
     now: Timestamp,
 ) -> Result<RecomputeStep> {
-    let (group_seq, rule, cursor) =
-        rule_row(conn, tenant_id, group_id)?.ok_or_else(|| group_not_found(group_id))?;
+    let (group_seq, rule, cursor) = rule_row(conn, tenant_id, group_id)?
+        .ok_or_else(|| not_found(ResourceKind::Group, group_id))?;
     let (Some(rule), Some(cursor)) = (rule, cursor) else {
         return Ok(RecomputeStep {
             done: true,
@@ -274,9 +272,8 @@ pub(crate) fn recompute_step(
                  AND seq > ?2 ORDER BY seq LIMIT ?3",
             )
             .sql()?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt
-            .query_map(params![tenant_id, cursor, limit], |r| {
+            .query_map(params![tenant_id, cursor, limit_to_sql(limit)], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .sql()?;

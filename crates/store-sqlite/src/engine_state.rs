@@ -4,20 +4,19 @@
 //! Invariant: an engine commit is one savepoint: its shadows, log entries and state land
 //! together or not at all.
 
-use domain::{
-    EngineCommit, Error, LogEntry, LogQuery, LogStatus, ResourceKind, Result, Shadow, ShadowCounts,
-    ShadowState,
+use domain::storage::encode::{
+    attempts_from_sql, count_from_sql, duration_from_sql, duration_to_sql, json_from_sql,
+    json_to_sql, kind_from_sql, limit_to_sql, log_status_from_sql, shadow_state_from_sql,
+    ts_from_sql, ts_to_sql,
 };
+use domain::storage::engine_state::{check_commit, log_limit};
+use domain::{EngineCommit, Error, LogEntry, LogQuery, ResourceKind, Result, Shadow, ShadowCounts};
 use jiff::Timestamp;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, Row};
 
-use crate::apps::{json_from_sql, json_to_sql, require_app};
-use crate::convert::{internal, kind_from_sql, ts_from_sql, ts_to_sql, SqlResult};
-
-/// Log entries returned when a query asks for none, and the most one query returns.
-const DEFAULT_LOG_LIMIT: usize = 100;
-const MAX_LOG_LIMIT: usize = 1000;
+use crate::apps::require_app;
+use crate::convert::{internal, SqlResult};
 
 /// The columns [`ShadowRow::from_row`] reads, in order.
 const SHADOW_COLUMNS: &str =
@@ -54,25 +53,13 @@ impl ShadowRow {
     }
 
     fn into_shadow(self) -> Result<Shadow> {
-        let state = ShadowState::parse(&self.state).ok_or_else(|| {
-            Error::Internal(format!(
-                "stored shadow state `{}` of `{}` is unknown",
-                self.state, self.source_id
-            ))
-        })?;
-        let attempts = u32::try_from(self.attempts).map_err(|_| {
-            Error::Internal(format!(
-                "stored attempts {} of `{}` out of range",
-                self.attempts, self.source_id
-            ))
-        })?;
         Ok(Shadow {
             kind: kind_from_sql(&self.kind)?,
             target_id: self.target_id,
-            state,
+            state: shadow_state_from_sql(&self.state, Some(&self.source_id))?,
             last_sent: json_from_sql(&self.source_id, "last_sent", &self.last_sent)?,
             due: self.due.map(ts_from_sql).transpose()?,
-            attempts,
+            attempts: attempts_from_sql(self.attempts, &self.source_id)?,
             last_error: self.last_error,
             updated: ts_from_sql(self.updated)?,
             app_id: self.app_id,
@@ -90,10 +77,6 @@ fn collect_shadows(
     let rows = stmt.query_map(params, ShadowRow::from_row).sql()?;
     rows.map(|row| row.map_err(internal)?.into_shadow())
         .collect()
-}
-
-fn limit_to_sql(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 /// The shadows whose `source_id` is one of `source_ids`.
@@ -198,27 +181,14 @@ pub(crate) fn shadow_counts(conn: &Connection, app_id: &str) -> Result<ShadowCou
     let mut counts = ShadowCounts::default();
     for row in rows {
         let (kind, state, count, escrowed) = row.sql()?;
-        let count = count_from_sql(count)?;
-        counts.escrowed += count_from_sql(escrowed)?;
-        let kind = kind_from_sql(&kind)?;
-        let state = ShadowState::parse(&state)
-            .ok_or_else(|| Error::Internal(format!("stored shadow state `{state}` is unknown")))?;
-        // Pending objects are not in the target yet, and groups have no disabled state.
-        let slot = match (kind, state) {
-            (ResourceKind::User, ShadowState::Active) => &mut counts.users_active,
-            (ResourceKind::User, ShadowState::Disabled) => &mut counts.users_disabled,
-            (ResourceKind::User, ShadowState::Deleted) => &mut counts.users_deleted,
-            (ResourceKind::Group, ShadowState::Active) => &mut counts.groups_active,
-            (ResourceKind::Group, ShadowState::Deleted) => &mut counts.groups_deleted,
-            (_, ShadowState::Pending) | (ResourceKind::Group, ShadowState::Disabled) => continue,
-        };
-        *slot += count;
+        counts.add(
+            kind_from_sql(&kind)?,
+            shadow_state_from_sql(&state, None)?,
+            count_from_sql(count)?,
+            count_from_sql(escrowed)?,
+        );
     }
     Ok(counts)
-}
-
-fn count_from_sql(count: i64) -> Result<u64> {
-    u64::try_from(count).map_err(|_| Error::Internal(format!("count {count} is negative")))
 }
 
 pub(crate) fn commit_engine(
@@ -228,22 +198,11 @@ pub(crate) fn commit_engine(
 ) -> Result<()> {
     let tx = conn.savepoint().sql()?;
     require_app(&tx, app_id)?;
+    check_commit(app_id, commit)?;
     for shadow in &commit.shadows {
-        if shadow.app_id != app_id {
-            return Err(Error::InvalidValue(format!(
-                "a shadow of app `{}` cannot be committed for app `{app_id}`",
-                shadow.app_id
-            )));
-        }
         put_shadow(&tx, shadow)?;
     }
     for entry in &commit.logs {
-        if entry.app_id != app_id {
-            return Err(Error::InvalidValue(format!(
-                "a log entry of app `{}` cannot be committed for app `{app_id}`",
-                entry.app_id
-            )));
-        }
         insert_log(&tx, entry)?;
     }
     if let Some(state) = &commit.state {
@@ -284,9 +243,7 @@ fn put_shadow(conn: &Connection, shadow: &Shadow) -> Result<()> {
 
 /// Inserts the entry; the store assigns `seq`, whatever the entry says.
 pub(crate) fn insert_log(conn: &Connection, entry: &LogEntry) -> Result<()> {
-    let duration_ms = i64::try_from(entry.duration_ms).map_err(|_| {
-        Error::InvalidValue(format!("duration {} ms out of range", entry.duration_ms))
-    })?;
+    let duration_ms = duration_to_sql(entry.duration_ms)?;
     conn.prepare_cached(
         "INSERT INTO provisioning_log (app_id, at, cycle_id, change_id, kind, source_id,
              target_id, action, status, reason, error_code, duration_ms, details)
@@ -354,18 +311,8 @@ impl LogRow {
     }
 
     fn into_entry(self) -> Result<LogEntry> {
-        let status = LogStatus::parse(&self.status).ok_or_else(|| {
-            Error::Internal(format!(
-                "stored log status `{}` of entry {} is unknown",
-                self.status, self.seq
-            ))
-        })?;
-        let duration_ms = u64::try_from(self.duration_ms).map_err(|_| {
-            Error::Internal(format!(
-                "stored duration {} of entry {} is negative",
-                self.duration_ms, self.seq
-            ))
-        })?;
+        let status = log_status_from_sql(&self.status, self.seq)?;
+        let duration_ms = duration_from_sql(self.duration_ms, self.seq)?;
         Ok(LogEntry {
             details: json_from_sql(&self.seq.to_string(), "details", &self.details)?,
             seq: self.seq,
@@ -411,12 +358,8 @@ pub(crate) fn logs(conn: &Connection, query: &LogQuery) -> Result<Vec<LogEntry>>
         sql.push_str(" AND seq < ?");
         args.push(SqlValue::Integer(before));
     }
-    let limit = match query.limit {
-        0 => DEFAULT_LOG_LIMIT,
-        n => n.min(MAX_LOG_LIMIT),
-    };
     sql.push_str(" ORDER BY seq DESC LIMIT ?");
-    args.push(SqlValue::Integer(limit_to_sql(limit)));
+    args.push(SqlValue::Integer(limit_to_sql(log_limit(query))));
 
     let mut stmt = conn.prepare_cached(&sql).sql()?;
     let rows = stmt

@@ -8,50 +8,25 @@
 use std::collections::HashMap;
 
 use domain::inbound::{
-    DueAction, InboundCommit, InboundCommitted, LifecycleAction, Outcome, RecordResult,
-    RequestSummary, Scheduled, StagedRecord, StagedRequest, UserWrite,
+    DueAction, InboundCommit, InboundCommitted, RecordResult, RequestSummary, Scheduled,
+    StagedRequest, UserWrite,
 };
+use domain::storage::encode::{
+    action_from_sql, count_from_sql, count_to_sql, limit_to_sql, outcome_from_sql, ts_from_sql,
+    ts_to_sql,
+};
+use domain::storage::inbound::{attribute, pending_records, records_to_sql};
 use domain::{Error, Load, ResourceKind, Result};
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
-use crate::convert::{ts_from_sql, ts_to_sql, SqlResult};
+use crate::convert::SqlResult;
 use crate::engine_state::insert_log;
 use crate::resources;
 
-fn count_to_sql(n: u64) -> Result<i64> {
-    i64::try_from(n).map_err(|_| Error::InvalidValue(format!("count {n} is out of range")))
-}
-
-fn count_from_sql(n: i64) -> Result<u64> {
-    u64::try_from(n).map_err(|_| Error::Internal(format!("stored count {n} is negative")))
-}
-
-fn limit_to_sql(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
 pub(crate) fn stage(conn: &mut Connection, request: &StagedRequest) -> Result<()> {
     // One row per request: staging is on the upload's critical path, results come one by one.
-    // Written by hand to serialise each record's data without copying it.
-    let json = |v: &serde_json::Value| {
-        serde_json::to_string(v)
-            .map_err(|e| Error::Internal(format!("cannot serialise a staged record: {e}")))
-    };
-    let mut records = String::from("[");
-    for (i, r) in request.records.iter().enumerate() {
-        if i > 0 {
-            records.push(',');
-        }
-        records.push_str(&format!(
-            "{{\"index\":{},\"bulkId\":{},\"externalId\":{},\"data\":{}}}",
-            r.index,
-            json(&r.bulk_id.clone().into())?,
-            json(&r.external_id.clone().into())?,
-            json(&r.data)?
-        ));
-    }
-    records.push(']');
+    let records = records_to_sql(&request.records)?;
     conn.prepare_cached(
         "INSERT INTO inbound_requests (id, tenant_id, source, received, records, total)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -72,20 +47,6 @@ pub(crate) fn stage(conn: &mut Connection, request: &StagedRequest) -> Result<()
         _ => crate::convert::internal(e),
     })?;
     Ok(())
-}
-
-/// A staged record from its JSON form.
-fn staged_record(v: &serde_json::Value) -> Result<StagedRecord> {
-    let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_owned);
-    Ok(StagedRecord {
-        index: v
-            .get("index")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| Error::Internal("staged record without index".into()))?,
-        bulk_id: text("bulkId"),
-        external_id: text("externalId"),
-        data: v.get("data").cloned().unwrap_or(serde_json::Value::Null),
-    })
 }
 
 const SUMMARY_COLUMNS: &str = "id, tenant_id, source, received, total, processed, completed";
@@ -149,21 +110,12 @@ pub(crate) fn pending(conn: &Connection, limit: usize) -> Result<Vec<StagedReque
             .sql()?
             .collect::<rusqlite::Result<_>>()
             .sql()?;
-        let records: Vec<serde_json::Value> = serde_json::from_str(&records)
-            .map_err(|e| Error::Internal(format!("staged records are not JSON: {e}")))?;
-        let mut staged = Vec::with_capacity(records.len());
-        for record in &records {
-            let record = staged_record(record)?;
-            if !finished.contains(&count_to_sql(record.index)?) {
-                staged.push(record);
-            }
-        }
         out.push(StagedRequest {
             id,
             tenant_id,
             source,
             received: ts_from_sql(received)?,
-            records: staged,
+            records: pending_records(&records, &finished)?,
         });
     }
     Ok(out)
@@ -230,8 +182,7 @@ pub(crate) fn request(
             index: count_from_sql(idx)?,
             bulk_id,
             external_id,
-            outcome: Outcome::parse(&outcome)
-                .ok_or_else(|| Error::Internal(format!("stored outcome `{outcome}` is unknown")))?,
+            outcome: outcome_from_sql(&outcome)?,
             user_id,
             error,
         });
@@ -358,8 +309,8 @@ fn commit_inner(
         source,
         write,
         schedule,
-        result,
-        log,
+        mut result,
+        mut log,
         now,
     } = commit;
     let stored = match write {
@@ -377,23 +328,12 @@ fn commit_inner(
             Load::NONE,
         )?),
     };
-    let user_id = stored
-        .as_ref()
-        .map(|s| s.id.clone())
-        .or_else(|| result.as_ref().and_then(|(_, r)| r.user_id.clone()))
-        .or_else(|| {
-            log.as_ref()
-                .filter(|l| !l.source_id.is_empty())
-                .map(|l| l.source_id.clone())
-        });
+    let user_id = attribute(stored.as_ref(), &mut result, &mut log);
     if let (Some(schedule), Some(user_id)) = (&schedule, &user_id) {
         put_schedule(conn, &tenant_id, user_id, &source, schedule)?;
     }
     let mut seq = None;
-    if let Some((request_id, mut record)) = result {
-        if record.user_id.is_none() {
-            record.user_id.clone_from(&user_id);
-        }
+    if let Some((request_id, record)) = result {
         seq = Some(put_result(
             conn,
             &tenant_id,
@@ -402,11 +342,7 @@ fn commit_inner(
             requests,
         )?);
     }
-    if let Some(mut entry) = log {
-        if let Some(id) = &user_id {
-            entry.source_id.clone_from(id);
-            entry.target_id = Some(id.clone());
-        }
+    if let Some(entry) = log {
         insert_log(conn, &entry)?;
     }
     Ok((stored, seq))
@@ -504,8 +440,7 @@ fn scheduled_from_row(row: &Row<'_>) -> rusqlite::Result<(String, i64, String)> 
 fn scheduled(raw: (String, i64, String)) -> Result<Scheduled> {
     let (action, due, date) = raw;
     Ok(Scheduled {
-        action: LifecycleAction::parse(&action)
-            .ok_or_else(|| Error::Internal(format!("stored action `{action}` is unknown")))?,
+        action: action_from_sql(&action)?,
         due: ts_from_sql(due)?,
         date,
     })

@@ -325,7 +325,7 @@ impl domain::Store for SqliteStore {
         schema: &(dyn scim_filter::SchemaInfo + Sync),
     ) -> Result<Page> {
         // Index lookups (what clients mostly send) run inline when a reader is free.
-        if query::is_lookup(kind, query) {
+        if domain::storage::lookup::is_lookup(kind, query) {
             if let Some(conn) = self.pool.readers.free()? {
                 return query::query(&conn, tenant_id, kind, query, schema);
             }

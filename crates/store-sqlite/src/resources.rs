@@ -6,142 +6,77 @@
 //! Each write runs in a savepoint: the writer thread may batch several writes into one
 //! transaction, and a failed write must undo exactly its own statements.
 
+use domain::storage::encode::{
+    body_to_sql, kind_from_sql, ts_from_sql, ts_to_sql, version_from_sql, version_to_sql,
+};
+use domain::storage::resources::{
+    check_kind, check_version, display_name_taken, loads_list, not_found, split_list,
+    user_name_taken, IndexKeys, ResourceRow,
+};
 use domain::{
     ChangeOp, Error, Load, Member, MembersChange, ResourceKind, Result, StoredResource, Validated,
     Write,
 };
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde_json::{Map, Value};
 
 use crate::changes;
-use crate::convert::{
-    constraint, etag, fold, internal, kind_from_sql, ts_from_sql, ts_to_sql, version_from_sql,
-    version_to_sql, Constraint, SqlResult,
-};
+use crate::convert::{constraint, internal, Constraint, SqlResult};
 use crate::dynamic::{self, RulesCache};
 
-/// The columns [`RawRow::from_row`] reads, in order.
+/// The columns [`raw_row`] reads, in order.
 pub(crate) const COLUMNS: &str = "seq, id, body, created, last_modified, version";
 
-/// A `resources` row before its JSON is parsed.
-pub(crate) struct RawRow {
-    pub seq: i64,
-    pub id: String,
-    pub body: String,
-    pub created: i64,
-    pub last_modified: i64,
-    pub version: i64,
+pub(crate) fn raw_row(row: &Row<'_>) -> rusqlite::Result<ResourceRow> {
+    Ok(ResourceRow {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        body: row.get(2)?,
+        created: row.get(3)?,
+        last_modified: row.get(4)?,
+        version: row.get(5)?,
+    })
 }
 
-impl RawRow {
-    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
-        Ok(RawRow {
-            seq: row.get(0)?,
-            id: row.get(1)?,
-            body: row.get(2)?,
-            created: row.get(3)?,
-            last_modified: row.get(4)?,
-            version: row.get(5)?,
-        })
-    }
-
-    /// The stored resource, with members or groups loaded as `load` asks.
-    pub(crate) fn into_resource(
-        self,
-        conn: &Connection,
-        kind: ResourceKind,
-        load: Load,
-    ) -> Result<StoredResource> {
-        let members = match kind {
-            ResourceKind::Group if load.members => Some(members_of(conn, self.seq)?),
-            _ => None,
-        };
-        let groups = match kind {
-            ResourceKind::User if load.groups => Some(groups_of(conn, self.seq)?),
-            _ => None,
-        };
-        Ok(StoredResource {
-            body: parse_body(&self.id, &self.body)?,
-            id: self.id,
-            kind,
-            created: ts_from_sql(self.created)?,
-            last_modified: ts_from_sql(self.last_modified)?,
-            version: version_from_sql(self.version)?,
-            members,
-            groups,
-        })
-    }
+/// The stored resource of `raw`, with members or groups loaded as `load` asks.
+pub(crate) fn into_resource(
+    conn: &Connection,
+    raw: ResourceRow,
+    kind: ResourceKind,
+    load: Load,
+) -> Result<StoredResource> {
+    let list = loaded(conn, kind, load, raw.seq)?;
+    raw.into_resource(kind, list)
 }
 
-pub(crate) fn parse_body(id: &str, body: &str) -> Result<Map<String, Value>> {
-    serde_json::from_str(body)
-        .map_err(|e| Error::Internal(format!("stored body of `{id}` is not a JSON object: {e}")))
+/// The members (a group) or groups (a user) of the resource `seq`, if `load` asks for them.
+fn loaded(
+    conn: &Connection,
+    kind: ResourceKind,
+    load: Load,
+    seq: i64,
+) -> Result<Option<Vec<Member>>> {
+    loads_list(kind, load)
+        .then(|| list_of(conn, kind, seq))
+        .transpose()
 }
 
-fn not_found(kind: ResourceKind, id: &str) -> Error {
-    Error::NotFound(format!("{} `{id}` not found", kind.name()))
-}
-
-/// The indexed columns derived from a validated body.
-struct Columns<'a> {
-    user_name_lc: Option<String>,
-    external_id: Option<&'a str>,
-    display_name_lc: Option<String>,
-    display: Option<&'a str>,
-    emails_lc: Vec<String>,
-    employee_number_lc: Option<String>,
-}
-
-impl<'a> Columns<'a> {
-    fn of(body: &'a Validated) -> Columns<'a> {
-        let mut emails_lc: Vec<String> = body.email_values().into_iter().map(fold).collect();
-        emails_lc.sort();
-        emails_lc.dedup();
-        Columns {
-            user_name_lc: body.user_name().map(fold),
-            external_id: body.external_id(),
-            display_name_lc: body.display_name().map(fold),
-            display: body.display_name().or(body.user_name()),
-            emails_lc,
-            employee_number_lc: body.employee_number().map(fold),
-        }
+/// A group's members or a user's groups.
+pub(crate) fn list_of(conn: &Connection, kind: ResourceKind, seq: i64) -> Result<Vec<Member>> {
+    match kind {
+        ResourceKind::Group => members_of(conn, seq),
+        ResourceKind::User => groups_of(conn, seq),
     }
 }
 
 /// Maps a violated unique index to the SCIM uniqueness error naming the value.
 fn write_error(e: rusqlite::Error, tenant_id: &str, body: &Validated) -> Error {
     match constraint(&e) {
-        Some(Constraint::UserName) => Error::Uniqueness(format!(
-            "userName `{}` is already taken",
-            body.user_name().unwrap_or_default()
-        )),
-        Some(Constraint::DisplayName) => Error::Uniqueness(format!(
-            "displayName `{}` is already taken",
-            body.display_name().unwrap_or_default()
-        )),
+        Some(Constraint::UserName) => user_name_taken(body),
+        Some(Constraint::DisplayName) => display_name_taken(body),
         Some(Constraint::ForeignKey) => Error::NotFound(format!("tenant `{tenant_id}` not found")),
         None => internal(e),
     }
-}
-
-fn check_kind(kind: ResourceKind, write: &Write) -> Result<()> {
-    if write.body.kind() != kind {
-        return Err(Error::InvalidValue(format!(
-            "a {} body cannot be stored as a {}",
-            write.body.kind().name(),
-            kind.name()
-        )));
-    }
-    let touches_members = match &write.members {
-        MembersChange::Keep => false,
-        MembersChange::Set(ids) => !ids.is_empty(),
-        MembersChange::Delta { add, remove } => !add.is_empty() || !remove.is_empty(),
-    };
-    if kind == ResourceKind::User && touches_members {
-        return Err(Error::InvalidValue("a user has no members".into()));
-    }
-    Ok(())
 }
 
 pub(crate) fn create(
@@ -154,9 +89,8 @@ pub(crate) fn create(
     let kind = write.body.kind();
     check_kind(kind, &write)?;
     let id = uuid::Uuid::new_v4().to_string();
-    let body_json = serde_json::to_string(write.body.body())
-        .map_err(|e| Error::Internal(format!("cannot serialise body: {e}")))?;
-    let cols = Columns::of(&write.body);
+    let body_json = body_to_sql(&write.body)?;
+    let cols = IndexKeys::of(&write.body);
     let at = ts_to_sql(now)?;
 
     let tx = conn.savepoint().sql()?;
@@ -227,10 +161,10 @@ pub(crate) fn get(
             "SELECT {COLUMNS} FROM resources WHERE tenant_id = ?1 AND kind = ?2 AND id = ?3"
         ))
         .sql()?
-        .query_row(params![tenant_id, kind.name(), id], RawRow::from_row)
+        .query_row(params![tenant_id, kind.name(), id], raw_row)
         .optional()
         .sql()?;
-    raw.map(|raw| raw.into_resource(conn, kind, load))
+    raw.map(|raw| into_resource(conn, raw, kind, load))
         .transpose()
 }
 
@@ -252,7 +186,7 @@ fn get_user_with_groups(
         )
         .sql()?
         .query_row(params![tenant_id, id], |row| {
-            Ok((RawRow::from_row(row)?, row.get::<_, String>(6)?))
+            Ok((raw_row(row)?, row.get::<_, String>(6)?))
         })
         .optional()
         .sql()?;
@@ -266,9 +200,8 @@ fn get_user_with_groups(
             .map_err(|e| Error::Internal(format!("groups of `{id}`: {e}")))?;
         collect_members(rows.into_iter().map(Ok))?
     };
-    let mut res = raw.into_resource(conn, ResourceKind::User, Load::NONE)?;
-    res.groups = Some(groups);
-    Ok(Some(res))
+    raw.into_resource(ResourceKind::User, Some(groups))
+        .map(Some)
 }
 
 /// The row of a resource about to be written, with the precondition checked.
@@ -292,15 +225,7 @@ fn current(
         .sql()?;
     let (seq, version, created) = row.ok_or_else(|| not_found(kind, id))?;
     let version = version_from_sql(version)?;
-    if let Some(expected) = expected_version {
-        if expected != version {
-            return Err(Error::PreconditionFailed(format!(
-                "version {} is not current (now {})",
-                etag(expected),
-                etag(version)
-            )));
-        }
-    }
+    check_version(expected_version, version)?;
     Ok((seq, version, created))
 }
 
@@ -317,9 +242,8 @@ pub(crate) fn replace(
     load: Load,
 ) -> Result<StoredResource> {
     check_kind(kind, &write)?;
-    let body_json = serde_json::to_string(write.body.body())
-        .map_err(|e| Error::Internal(format!("cannot serialise body: {e}")))?;
-    let cols = Columns::of(&write.body);
+    let body_json = body_to_sql(&write.body)?;
+    let cols = IndexKeys::of(&write.body);
 
     let tx = conn.savepoint().sql()?;
     let (seq, old_version, created) = current(&tx, tenant_id, kind, id, expected_version)?;
@@ -363,14 +287,7 @@ pub(crate) fn replace(
         }
         ResourceKind::Group => dynamic::group_written(&tx, tenant_id, seq, write.body.body())?,
     }
-    let (members, groups) = (
-        (kind == ResourceKind::Group && load.members)
-            .then(|| members_of(&tx, seq))
-            .transpose()?,
-        (kind == ResourceKind::User && load.groups)
-            .then(|| groups_of(&tx, seq))
-            .transpose()?,
-    );
+    let (members, groups) = split_list(kind, loaded(&tx, kind, load, seq)?);
     tx.commit().sql()?;
 
     Ok(StoredResource {
@@ -405,6 +322,7 @@ fn unchanged(
     }
     let body = serde_json::from_str(&row.0)
         .map_err(|e| Error::Internal(format!("stored body is not JSON: {e}")))?;
+    let (members, groups) = split_list(kind, loaded(conn, kind, load, seq)?);
     Ok(Some(StoredResource {
         id: id.to_owned(),
         kind,
@@ -412,12 +330,8 @@ fn unchanged(
         created: ts_from_sql(row.1)?,
         last_modified: ts_from_sql(row.2)?,
         version,
-        members: (kind == ResourceKind::Group && load.members)
-            .then(|| members_of(conn, seq))
-            .transpose()?,
-        groups: (kind == ResourceKind::User && load.groups)
-            .then(|| groups_of(conn, seq))
-            .transpose()?,
+        members,
+        groups,
     }))
 }
 
@@ -678,7 +592,7 @@ mod tests {
     use std::sync::Arc;
 
     use domain::schema::Registry;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
 

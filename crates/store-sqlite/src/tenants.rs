@@ -1,10 +1,13 @@
 //! Tenants, their API tokens and their extension schemas.
 
-use domain::{Error, Result, Scope, Tenant, TokenInfo};
+use domain::storage::encode::{
+    hash_from_sql, scopes_from_sql, scopes_to_sql, ts_from_sql, ts_to_sql,
+};
+use domain::{Error, Result, Tenant, TokenInfo};
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::convert::{internal, ts_from_sql, ts_to_sql, SqlResult};
+use crate::convert::{internal, SqlResult};
 
 pub(crate) fn create_tenant(conn: &Connection, name: &str, now: Timestamp) -> Result<Tenant> {
     let tenant = Tenant {
@@ -55,7 +58,6 @@ pub(crate) fn list_tenants(conn: &Connection) -> Result<Vec<Tenant>> {
 }
 
 pub(crate) fn insert_token(conn: &Connection, token: &TokenInfo) -> Result<()> {
-    let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
     let expires = token.expires.map(ts_to_sql).transpose()?;
     conn.prepare_cached(
         "INSERT INTO tokens (id, tenant_id, name, hash, scopes, created, expires, revoked)
@@ -67,7 +69,7 @@ pub(crate) fn insert_token(conn: &Connection, token: &TokenInfo) -> Result<()> {
         token.tenant_id,
         token.name,
         &token.hash[..],
-        scopes.join(" "),
+        scopes_to_sql(&token.scopes),
         ts_to_sql(token.created)?,
         expires,
         token.revoked
@@ -116,22 +118,12 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
 
 fn token(parts: TokenRow) -> Result<TokenInfo> {
     let (id, tenant_id, name, hash, scopes, created, expires, revoked) = parts;
-    let hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| Error::Internal(format!("token `{id}` has a malformed hash")))?;
-    let scopes = scopes
-        .split_whitespace()
-        .map(|s| {
-            Scope::parse(s)
-                .ok_or_else(|| Error::Internal(format!("token `{id}` has unknown scope `{s}`")))
-        })
-        .collect::<Result<Vec<_>>>()?;
     Ok(TokenInfo {
+        hash: hash_from_sql(&id, hash)?,
+        scopes: scopes_from_sql(&id, &scopes)?,
         id,
         tenant_id,
         name,
-        hash,
-        scopes,
         created: ts_from_sql(created)?,
         expires: expires.map(ts_from_sql).transpose()?,
         revoked,

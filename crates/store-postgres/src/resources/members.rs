@@ -10,11 +10,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use domain::storage::encode::{kind_from_sql, ts_to_sql, version_from_sql};
+use domain::storage::resources::loads_list;
 use domain::{ChangeOp, Error, Load, Member, MembersChange, ResourceKind, Result};
 use jiff::Timestamp;
 use tokio_postgres::Row;
 
-use crate::convert::{kind_from_sql, ts_to_sql, version_from_sql, PgResult};
+use crate::convert::PgResult;
 use crate::db::{Conn, Tx};
 
 /// The group whose memberships a write changes.
@@ -34,13 +36,17 @@ pub(crate) enum Refs {
 }
 
 impl Refs {
+    /// The list resources of `kind` carry: a group's members, a user's groups.
+    pub(crate) fn of(kind: ResourceKind) -> Refs {
+        match kind {
+            ResourceKind::Group => Refs::Members,
+            ResourceKind::User => Refs::Groups,
+        }
+    }
+
     /// What `load` asks for on resources of `kind`.
     pub(crate) fn wanted(kind: ResourceKind, load: Load) -> Option<Refs> {
-        match kind {
-            ResourceKind::Group if load.members => Some(Refs::Members),
-            ResourceKind::User if load.groups => Some(Refs::Groups),
-            _ => None,
-        }
+        loads_list(kind, load).then(|| Refs::of(kind))
     }
 
     /// The membership columns naming (the resource whose list it is, the resource listed).
