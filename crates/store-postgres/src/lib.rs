@@ -13,6 +13,7 @@
 //! Provisioning state (assignments, shadows, logs, leases) is bound to an app id instead, which
 //! belongs to exactly one tenant.
 
+mod analyze;
 mod apps;
 mod changes;
 mod convert;
@@ -86,6 +87,7 @@ impl PgStore {
             rules: dynamic::RulesCache::default(),
         });
         tokio::spawn(feed::run(Arc::downgrade(&db), config));
+        tokio::spawn(analyze::run(Arc::downgrade(&db)));
         Ok(PgStore { db })
     }
 

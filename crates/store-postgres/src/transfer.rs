@@ -184,6 +184,8 @@ impl Transfer for PgStore {
         )
         .await
         .pg()?;
+        // Planner statistics for the tables just filled, before the first query needs them.
+        conn.execute("ANALYZE", &[]).await.pg()?;
         let head = crate::changes::head_seq(&conn).await?;
         self.db.published(head);
         Ok(())

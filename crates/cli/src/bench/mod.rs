@@ -155,6 +155,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let big_id = seed::group(&*store, &*clock, &registry, &tenant_id, "Everyone", big).await?;
     let small_id =
         seed::group(&*store, &*clock, &registry, &tenant_id, "Small team", small).await?;
+    db.analyze().await?;
 
     let mut addrs = Vec::with_capacity(replicas.len());
     let mut servers = Vec::with_capacity(replicas.len());
@@ -248,6 +249,7 @@ async fn seeded(args: &BenchArgs, users: usize) -> anyhow::Result<Seeded> {
     let (tenant_id, _token) = seed::tenant(&*store, &*clock).await?;
     phase(&format!("seeding {users} users in {}", db.describe()));
     let user_ids = seed::users(store.clone(), clock.clone(), registry, &tenant_id, users).await?;
+    db.analyze().await?;
     Ok(Seeded {
         db,
         replicas,

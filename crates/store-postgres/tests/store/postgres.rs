@@ -231,3 +231,46 @@ async fn the_change_feed_crosses_replicas_and_survives_a_lost_listener() {
     let head = writer.head_seq().await.unwrap();
     feed_reaches(&mut feed, head).await;
 }
+
+/// A tenant loaded from empty gets planner statistics within seconds, not at autovacuum's next
+/// round (`analyze.rs`): `resources` is analyzed by the store once a bulk of users is in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_load_gets_planner_statistics() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let (admin, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // Autovacuum would analyze it too, within a minute: out of the way, so only the store can.
+    admin
+        .batch_execute("ALTER TABLE resources SET (autovacuum_enabled = false)")
+        .await
+        .unwrap();
+    let t = tenant(&store, "acme").await;
+    for i in 0..1_500 {
+        user(&store, &t, &format!("bulk{i}")).await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let analyzed: Option<i64> = admin
+            .query_one(
+                "SELECT reltuples::bigint FROM pg_class WHERE relname = 'resources'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        // The planner's row estimate follows the load.
+        if analyzed.is_some_and(|n| n >= 1_000) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "resources was not analyzed after the load (estimate {analyzed:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
