@@ -251,29 +251,28 @@ impl Location {
 
     /// Opens the store, applying pending schema migrations.
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
-        Ok(match self {
-            Location::Sqlite(path) => Arc::new(
-                store_sqlite::SqliteStore::open(path)
-                    .with_context(|| format!("cannot open the database {}", path.display()))?,
-            ),
-            Location::Postgres(url) => Arc::new(
-                store_postgres::PgStore::connect(url)
-                    .await
-                    .with_context(|| format!("cannot open the database {self}"))?,
-            ),
-        })
+        self.open_as::<dyn Store>(|s| Arc::new(s), |s| Arc::new(s))
+            .await
     }
-}
 
-impl Location {
     /// Opens the database for copying whole tables (`scimitar store copy`), migrating it.
     pub async fn open_transfer(&self) -> anyhow::Result<Arc<dyn domain::transfer::Transfer>> {
+        self.open_as::<dyn domain::transfer::Transfer>(|s| Arc::new(s), |s| Arc::new(s))
+            .await
+    }
+
+    /// Opens the backend and hands it over as the port the caller needs.
+    async fn open_as<T: ?Sized>(
+        &self,
+        sqlite: impl FnOnce(store_sqlite::SqliteStore) -> Arc<T>,
+        postgres: impl FnOnce(store_postgres::PgStore) -> Arc<T>,
+    ) -> anyhow::Result<Arc<T>> {
         Ok(match self {
-            Location::Sqlite(path) => Arc::new(
+            Location::Sqlite(path) => sqlite(
                 store_sqlite::SqliteStore::open(path)
                     .with_context(|| format!("cannot open the database {}", path.display()))?,
             ),
-            Location::Postgres(url) => Arc::new(
+            Location::Postgres(url) => postgres(
                 store_postgres::PgStore::connect(url)
                     .await
                     .with_context(|| format!("cannot open the database {self}"))?,

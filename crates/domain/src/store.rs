@@ -218,6 +218,9 @@ pub trait Store: Send + Sync + 'static {
     /// Requests not completely processed yet (of every tenant), oldest first, at most `limit`,
     /// with the records that have no result yet.
     async fn pending_inbound(&self, limit: usize) -> Result<Vec<StagedRequest>>;
+    /// How many staged records (of every tenant) have no result yet: one count, not a read of
+    /// the records.
+    async fn inbound_backlog(&self) -> Result<u64>;
     /// A request of the tenant with the results of its processed records, in record order.
     async fn inbound_request(
         &self,

@@ -87,19 +87,14 @@ impl Inbound {
         sources: Sources,
         config: InboundConfig,
     ) -> Result<Inbound> {
-        let left: usize = store
-            .pending_inbound(usize::MAX)
-            .await?
-            .iter()
-            .map(|r| r.records.len())
-            .sum();
+        let left = store.inbound_backlog().await?;
         Ok(Inbound {
             inner: Arc::new(Inner {
                 store,
                 clock,
                 sources: Arc::new(sources),
                 config,
-                backlog: AtomicU64::new(left as u64),
+                backlog: AtomicU64::new(left),
                 wake: Notify::new(),
                 busy: std::sync::Mutex::default(),
                 released: Notify::new(),
@@ -280,11 +275,8 @@ impl Inbound {
 
     /// Sets the backlog to what the store holds unprocessed (every replica's uploads).
     async fn recount(&self) {
-        match self.inner.store.pending_inbound(usize::MAX).await {
-            Ok(pending) => {
-                let left: usize = pending.iter().map(|r| r.records.len()).sum();
-                self.inner.backlog.store(left as u64, Ordering::Relaxed);
-            }
+        match self.inner.store.inbound_backlog().await {
+            Ok(left) => self.inner.backlog.store(left, Ordering::Relaxed),
             Err(e) => tracing::warn!(error = %e, "cannot count the inbound backlog"),
         }
     }

@@ -59,6 +59,19 @@ pub(crate) async fn stage(tx: &Tx<'_>, request: &StagedRequest) -> Result<()> {
 }
 
 /// Two statements whatever the number of requests: the requests, then every result they have.
+pub(crate) async fn backlog(conn: &Conn<'_>) -> Result<u64> {
+    let left: i64 = conn
+        .query_one(
+            "SELECT COALESCE(SUM(total - processed), 0)::bigint FROM inbound_requests
+             WHERE completed IS NULL",
+            &[],
+        )
+        .await
+        .pg()?
+        .get(0);
+    Ok(u64::try_from(left).unwrap_or(0))
+}
+
 pub(crate) async fn pending(conn: &Conn<'_>, limit: usize) -> Result<Vec<StagedRequest>> {
     let requests = conn
         .query(

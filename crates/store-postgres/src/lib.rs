@@ -495,6 +495,11 @@ impl domain::Store for PgStore {
         inbound::pending(&c, limit).await
     }
 
+    async fn inbound_backlog(&self) -> Result<u64> {
+        let client = self.db.client().await?;
+        inbound::backlog(&Conn::from(&client)).await
+    }
+
     async fn inbound_request(
         &self,
         tenant_id: &str,

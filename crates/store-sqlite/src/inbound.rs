@@ -80,6 +80,18 @@ fn summary(raw: (RequestSummary, i64, i64, i64, i64)) -> Result<RequestSummary> 
     Ok(s)
 }
 
+pub(crate) fn backlog(conn: &Connection) -> Result<u64> {
+    let left: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(total - processed), 0) FROM inbound_requests
+             WHERE completed IS NULL",
+        )
+        .sql()?
+        .query_row([], |row| row.get(0))
+        .sql()?;
+    Ok(u64::try_from(left).unwrap_or(0))
+}
+
 pub(crate) fn pending(conn: &Connection, limit: usize) -> Result<Vec<StagedRequest>> {
     let requests = conn
         .prepare_cached(

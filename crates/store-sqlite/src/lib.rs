@@ -536,6 +536,10 @@ impl domain::Store for SqliteStore {
         self.read(move |conn| inbound::pending(conn, limit)).await
     }
 
+    async fn inbound_backlog(&self) -> Result<u64> {
+        self.read_point(inbound::backlog).await
+    }
+
     async fn inbound_request(
         &self,
         tenant_id: &str,

@@ -82,6 +82,7 @@ pub async fn staged_requests_pend_until_every_record_has_a_result(store: Arc<dyn
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].records.len(), 2);
     assert_eq!(pending[0].records[1].data, json!({"externalId": "e1"}));
+    assert_eq!(store.inbound_backlog().await.unwrap(), 2);
 
     let created = store
         .commit_inbound(commit(
@@ -96,6 +97,7 @@ pub async fn staged_requests_pend_until_every_record_has_a_result(store: Arc<dyn
     let pending = store.pending_inbound(10).await.unwrap();
     assert_eq!(pending[0].records.len(), 1);
     assert_eq!(pending[0].records[0].index, 1);
+    assert_eq!(store.inbound_backlog().await.unwrap(), 1);
     let (summary, results) = store.inbound_request(&t, "r1").await.unwrap().unwrap();
     assert_eq!(
         (summary.total, summary.processed, summary.completed),
@@ -114,6 +116,7 @@ pub async fn staged_requests_pend_until_every_record_has_a_result(store: Arc<dyn
         .await
         .unwrap();
     assert!(store.pending_inbound(10).await.unwrap().is_empty());
+    assert_eq!(store.inbound_backlog().await.unwrap(), 0);
     let (summary, results) = store.inbound_request(&t, "r1").await.unwrap().unwrap();
     assert_eq!(summary.completed, Some(at(1)));
     assert_eq!(
