@@ -120,7 +120,7 @@ async fn state_json(ctx: &Ctx, group: &StoredResource) -> ApiResult<Value> {
 
 /// `POST /groups` `{"displayName": …, "rule": …}`: a new dynamic group, its membership computed
 /// before the answer.
-async fn create(
+pub async fn create(
     State(state): State<AppState>,
     p: Principal,
     ScimBody(body): ScimBody,
@@ -145,7 +145,7 @@ async fn create(
     })
 }
 
-async fn show(
+pub async fn show(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<String>,
@@ -169,7 +169,7 @@ fn rule_patch(value: Option<&str>) -> Value {
 
 /// `PUT /groups/{id}/rule` `{"rule": …}`: makes the group dynamic (or changes its rule); answers
 /// once the membership is recomputed. `GET` shows the progress meanwhile.
-async fn set_rule(
+pub async fn set_rule(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<String>,
@@ -190,7 +190,7 @@ async fn set_rule(
 }
 
 /// `DELETE /groups/{id}/rule`: the group becomes static, keeping its members.
-async fn remove_rule(
+pub async fn remove_rule(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<String>,
@@ -225,7 +225,7 @@ fn preview_json(p: &Preview) -> Value {
 
 /// `POST /groups/preview` `{"rule": …, "groupId"?: …, "examples"?: 5}`: what saving the rule
 /// would do, without writing anything.
-async fn preview(
+pub async fn preview(
     State(state): State<AppState>,
     p: Principal,
     ScimBody(body): ScimBody,
@@ -252,7 +252,7 @@ async fn preview(
 
 /// `POST /groups/explain` `{"userId": …, "groupId": …}` or `{"userId": …, "rule": …}`: whether
 /// the rule matches the user, clause by clause, and whether the user is a member now.
-async fn explain(
+pub async fn explain(
     State(state): State<AppState>,
     p: Principal,
     ScimBody(body): ScimBody,

@@ -169,6 +169,13 @@ impl AppState {
         Ok(token)
     }
 
+    /// Forgets a cached token check, after the token was revoked here.
+    pub fn forget_token(&self, hash: &[u8; 32]) {
+        if let Ok(mut m) = self.tokens.write() {
+            m.remove(hash);
+        }
+    }
+
     /// Forgets a tenant's cached registry after its extension schemas changed.
     pub fn invalidate_registry(&self, tenant_id: &str) {
         if let Ok(mut m) = self.registries.write() {
@@ -179,7 +186,14 @@ impl AppState {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The whole HTTP application with `extra` routes beside the API (the web console under
+/// `/ui`), behind the same metrics and tracing layers.
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
+        .merge(extra)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .nest("/scim/v2", scim::routes())

@@ -2,8 +2,8 @@
 //! is the token's): settings (`settings`), and the engine's status, plans, on-demand runs, logs
 //! and controls (`ops`). Every change tells the engine to reload.
 
-mod ops;
-mod settings;
+pub mod ops;
+pub mod settings;
 
 use axum::routing::{delete, get, post};
 use axum::Router;

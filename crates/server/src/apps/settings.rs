@@ -90,7 +90,7 @@ fn check_name(name: &str) -> ApiResult<()> {
 }
 
 /// The app as the API shows it: identity, settings, `hasSecret`; `status` when given.
-pub(super) fn view(record: &AppRecord, status: Option<Value>) -> Value {
+pub fn view(record: &AppRecord, status: Option<Value>) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), record.id.clone().into());
     out.insert("name".into(), record.name.clone().into());
@@ -110,7 +110,7 @@ pub(super) fn view(record: &AppRecord, status: Option<Value>) -> Value {
 }
 
 /// The engine's status of the app.
-pub(super) async fn status_of(state: &AppState, record: &AppRecord) -> ApiResult<Value> {
+pub async fn status_of(state: &AppState, record: &AppRecord) -> ApiResult<Value> {
     let (engine, _) = engine(state)?;
     let counts = state.store.shadow_counts(&record.id).await?;
     let head = state.store.head_seq().await?;

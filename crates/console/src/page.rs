@@ -1,0 +1,124 @@
+//! What every page shares: the chrome (navigation, tenant, CSRF token), rendering, and the
+//! error page. Errors go through the API's one error table (`ApiError::parts`), so the console
+//! says the same thing the API would.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use server::ApiError;
+
+/// The frame around every page.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub csrf: String,
+    pub tenant: String,
+    /// Whether the signed-in admin manages tenants (an admin of `default`).
+    pub operator: bool,
+    /// The navigation entry to mark as current.
+    pub section: &'static str,
+    pub expires: String,
+}
+
+impl Chrome {
+    /// `aria-current="page"` for the current section's link.
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.section == section {
+            "page"
+        } else {
+            "false"
+        }
+    }
+}
+
+/// A template rendered to HTML, or the error page if it could not be.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a console template failed to render");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered; the server log has the details.",
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title: status.canonical_reason().unwrap_or("Error"),
+        message,
+    };
+    let html = page
+        .render()
+        .unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
+    (status, Html(html)).into_response()
+}
+
+/// A failed console request: the API error, shown as a page with its status and message.
+#[derive(Debug)]
+pub struct UiError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for UiError {
+    fn from(e: E) -> Self {
+        UiError(e.into())
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let (status, scim_type, message) = self.0.parts();
+        if status.is_server_error() {
+            tracing::error!(%message, "console request failed");
+        }
+        let message = match scim_type {
+            Some(t) => format!("{message} ({t})"),
+            None => message,
+        };
+        error_page(status, &message)
+    }
+}
+
+pub type UiResult<T = Response> = Result<T, UiError>;
+
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        &format!("There is no console page at {}.", uri.path()),
+    )
+}
+
+/// A timestamp as the console shows it: UTC, to the second.
+pub fn short_time(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The message of an error, as a form shows it beside its fields.
+pub fn message_of(e: impl Into<ApiError>) -> String {
+    let (_, scim_type, message) = e.into().parts();
+    match scim_type {
+        Some(t) => format!("{message} ({t})"),
+        None => message,
+    }
+}
+
+/// A redirect after a successful POST (303: the browser follows with a GET).
+pub fn see_other(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}
+
+/// A path segment, percent-encoded for a URL.
+pub fn seg(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

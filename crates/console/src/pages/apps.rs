@@ -1,0 +1,6 @@
+use axum::Router;
+use server::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
