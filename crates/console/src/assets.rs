@@ -13,8 +13,14 @@ const STYLE: &str = include_str!("../assets/style.css");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/static/htmx-2.0.11.min.js", get(|| file("text/javascript", HTMX)))
-        .route("/static/console-1.js", get(|| file("text/javascript", CONSOLE_JS)))
+        .route(
+            "/static/htmx-2.0.11.min.js",
+            get(|| file("text/javascript", HTMX)),
+        )
+        .route(
+            "/static/console-1.js",
+            get(|| file("text/javascript", CONSOLE_JS)),
+        )
         .route("/static/style-1.css", get(|| file("text/css", STYLE)))
 }
 

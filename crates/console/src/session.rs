@@ -105,9 +105,8 @@ fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
 
 fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let text = format!(
-        "{name}={value}; Path=/ui; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-    );
+    let text =
+        format!("{name}={value}; Path=/ui; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -279,7 +278,9 @@ async fn sign_in_token(state: &AppState, secret: &str) -> Result<TokenInfo, Stri
         .await
         .map_err(|e| format!("the store could not be asked: {e}"))?
         .filter(|t| bool::from(t.hash.ct_eq(&hash)))
-        .ok_or("that token is not valid: paste an admin token as `scimitar token create` printed it")?;
+        .ok_or(
+            "that token is not valid: paste an admin token as `scimitar token create` printed it",
+        )?;
     if token.revoked {
         return Err("that token has been revoked".into());
     }

@@ -194,7 +194,9 @@ async fn create(State(state): State<AppState>, posted: Posted) -> UiResult {
             .text("name")
             .ok_or("give the token a name that says who uses it")?;
         if name.starts_with(SESSION_TOKEN_NAME) {
-            return Err(format!("names starting with `{SESSION_TOKEN_NAME}` are reserved"));
+            return Err(format!(
+                "names starting with `{SESSION_TOKEN_NAME}` are reserved"
+            ));
         }
         Ok((name.to_owned(), scopes_of(&posted)?, expiry(&posted, now)?))
     })();
@@ -231,7 +233,10 @@ async fn revoke(State(state): State<AppState>, Path(id): Path<String>, posted: P
     if token.id == s.principal.token_id {
         return Ok(see_other("/ui/login"));
     }
-    Ok(see_other(&format!("/ui/tokens?tenant={}", seg(&tenant.name))))
+    Ok(see_other(&format!(
+        "/ui/tokens?tenant={}",
+        seg(&tenant.name)
+    )))
 }
 
 /// A new token with the old one's name, scopes and lifetime; the old one stays active until
@@ -247,7 +252,10 @@ async fn rotate(State(state): State<AppState>, Path(id): Path<String>, posted: P
             &tenant,
             false,
             None,
-            Some(format!("token `{}` is revoked; create a new one instead", old.name)),
+            Some(format!(
+                "token `{}` is revoked; create a new one instead",
+                old.name
+            )),
         )
         .await;
     }
@@ -307,7 +315,9 @@ async fn tenants_page(state: &AppState, s: &Session, error: Option<String>) -> U
             .list_tokens(&t.id)
             .await?
             .iter()
-            .filter(|k| row(k, now, "").state == "active" && !k.name.starts_with(SESSION_TOKEN_NAME))
+            .filter(|k| {
+                row(k, now, "").state == "active" && !k.name.starts_with(SESSION_TOKEN_NAME)
+            })
             .count();
         rows.push(TenantRow {
             q: seg(&t.name),

@@ -279,6 +279,42 @@ impl WorkerCtx {
     }
 }
 
+impl WorkerCtx {
+    /// Why a user is (not) in the app's scope and what the next cycle would send for them:
+    /// the assignment, the scope decision, and each planned operation with its payload.
+    /// Nothing is sent or written.
+    pub async fn explain_user(&self, user_id: &str) -> Result<Value> {
+        let now = self.clock.now();
+        let users = self.prepare_users(&[user_id.to_owned()], now).await?;
+        let user = users
+            .first()
+            .filter(|u| u.source.is_some())
+            .ok_or_else(|| {
+                domain::Error::NotFound(format!(
+                    "there is no user with id {user_id} in this tenant"
+                ))
+            })?;
+        let operations: Vec<Value> = user
+            .plan
+            .operations
+            .iter()
+            .map(|op| {
+                let (action, detail) = user_op_json(op);
+                json!({"action": action, "operation": detail})
+            })
+            .collect();
+        Ok(json!({
+            "userId": user.source_id,
+            "displayName": user.display,
+            "assigned": user.assigned,
+            "targetId": user.shadow.as_ref().and_then(|s| s.target_id.clone()),
+            "reason": user.plan.reason,
+            "operations": operations,
+            "deferred": user.plan.deferred,
+        }))
+    }
+}
+
 impl Worker {
     /// Provisions one user now (spec §4.4), whatever the app's schedule, hold or quarantine,
     /// and returns the result with its steps and log entry.

@@ -1,0 +1,224 @@
+//! An app at a glance: state, counts, the running cycle's progress (polled by htmx), held
+//! deletions with approve / reject, quarantine, and the chart of the last 24 hours.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use domain::LogQuery;
+use serde_json::Value;
+use server::AppState;
+
+use super::chart::{self, Chart};
+use super::{load, number, text, AppHeader, Loaded};
+use crate::form::Posted;
+use crate::page::{render, see_other, Chrome, UiResult};
+use crate::session::Session;
+
+/// A running cycle's progress.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub kind: String,
+    pub phase: String,
+    pub done: u64,
+    pub total: u64,
+    pub percent: u64,
+}
+
+fn progress_of(loaded: &Loaded) -> Option<Progress> {
+    let cycle = loaded.status.get("cycle").filter(|c| !c.is_null())?;
+    let done = number(cycle, &["done"]);
+    let total = number(cycle, &["total"]);
+    Some(Progress {
+        kind: text(cycle, &["kind"]),
+        phase: text(cycle, &["phase"]),
+        done,
+        total,
+        percent: (done * 100).checked_div(total).unwrap_or(0).min(100),
+    })
+}
+
+struct Held {
+    deletions: String,
+    threshold: String,
+    since: String,
+}
+
+#[derive(Template)]
+#[template(path = "app_overview.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    app: AppHeader,
+    enabled: bool,
+    url: String,
+    running: bool,
+    progress: Option<Progress>,
+    facts: Vec<(&'static str, String)>,
+    held: Option<Held>,
+    quarantine: Option<String>,
+    last_error: String,
+    chart: Chart,
+}
+
+pub async fn show(State(state): State<AppState>, s: Session, Path(name): Path<String>) -> UiResult {
+    let loaded = load(&state, &s, &name, "overview").await?;
+    let st = &loaded.status;
+    let now = state.clock.now();
+    let entries = state
+        .store
+        .logs(&LogQuery {
+            app_id: loaded.record.id.clone(),
+            source_id: None,
+            status: None,
+            since: Some(chart::since(now)),
+            until: None,
+            before: None,
+            limit: chart::MAX_ENTRIES,
+        })
+        .await?;
+    let chart = chart::build(&entries, now, entries.len() >= chart::MAX_ENTRIES);
+    let held = st.get("held").filter(|h| !h.is_null()).map(|h| Held {
+        deletions: text(h, &["deletions"]),
+        threshold: text(h, &["threshold"]),
+        since: text(h, &["since"]),
+    });
+    let quarantine = st.get("quarantine").filter(|q| !q.is_null()).map(|q| {
+        format!(
+            "{} since {} (attempt {}, next at {}): {}",
+            text(q, &["reason"]),
+            text(q, &["since"]),
+            text(q, &["attempts"]),
+            text(q, &["nextAttempt"]),
+            text(q, &["error"])
+        )
+    });
+    let facts = vec![
+        ("Last cycle ended", or_never(text(st, &["lastCycleEnd"]))),
+        ("Changes waiting", text(st, &["pendingChanges"])),
+        (
+            "Users provisioned",
+            number(st, &["counts", "usersActive"]).to_string(),
+        ),
+        (
+            "Users disabled",
+            number(st, &["counts", "usersDisabled"]).to_string(),
+        ),
+        (
+            "Users deleted",
+            number(st, &["counts", "usersDeleted"]).to_string(),
+        ),
+        (
+            "Groups provisioned",
+            number(st, &["counts", "groupsActive"]).to_string(),
+        ),
+        (
+            "Retrying (escrowed)",
+            number(st, &["counts", "escrowed"]).to_string(),
+        ),
+        (
+            "Successes (all time)",
+            number(st, &["totals", "successes"]).to_string(),
+        ),
+        (
+            "Failures (all time)",
+            number(st, &["totals", "failures"]).to_string(),
+        ),
+    ];
+    Ok(render(&OverviewPage {
+        chrome: s.chrome("apps"),
+        enabled: loaded.record.enabled,
+        url: text(&loaded.record.spec, &["url"]),
+        running: st.get("running").and_then(Value::as_bool).unwrap_or(false),
+        progress: progress_of(&loaded),
+        facts,
+        held,
+        quarantine,
+        last_error: text(st, &["lastError"]),
+        chart,
+        app: loaded.header,
+    }))
+}
+
+fn or_never(s: String) -> String {
+    if s.is_empty() {
+        "never".into()
+    } else {
+        s
+    }
+}
+
+#[derive(Template)]
+#[template(path = "app_progress.html")]
+struct ProgressFragment {
+    q: String,
+    state: String,
+    progress: Option<Progress>,
+}
+
+/// The progress fragment htmx polls while the overview is open.
+pub async fn progress(
+    State(state): State<AppState>,
+    s: Session,
+    Path(name): Path<String>,
+) -> UiResult {
+    let loaded = load(&state, &s, &name, "overview").await?;
+    Ok(render(&ProgressFragment {
+        progress: progress_of(&loaded),
+        q: loaded.header.q,
+        state: loaded.header.state,
+    }))
+}
+
+/// Lets the held deletions through (spec §4.6: allow the deletes).
+pub async fn approve(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    posted: Posted,
+) -> UiResult {
+    let loaded = load(&state, &posted.session, &name, "overview").await?;
+    super::engine(&state)?
+        .approve_deletions(&loaded.record)
+        .await?;
+    tracing::info!(app = %name, "held deletions approved in the console");
+    Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
+}
+
+/// Refuses the held deletions: nothing is deleted; the app starts over with a full cycle, which
+/// holds again if the cause (users removed from scope by mistake) is still there.
+pub async fn reject(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    posted: Posted,
+) -> UiResult {
+    let loaded = load(&state, &posted.session, &name, "overview").await?;
+    super::engine(&state)?.restart(&loaded.record).await?;
+    tracing::info!(app = %name, "held deletions rejected in the console; app restarted");
+    Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
+}
+
+/// Starts the app over with a full cycle (spec §4.1 restart).
+pub async fn restart(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    posted: Posted,
+) -> UiResult {
+    let loaded = load(&state, &posted.session, &name, "overview").await?;
+    super::engine(&state)?.restart(&loaded.record).await?;
+    Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
+}
+
+/// Turns provisioning on or off (`enabled=true|false`).
+pub async fn set_enabled(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    posted: Posted,
+) -> UiResult {
+    let loaded = load(&state, &posted.session, &name, "overview").await?;
+    let mut body = super::settings_body(&loaded.record);
+    body.insert(
+        "enabled".into(),
+        (posted.fields.get("enabled") == Some("true")).into(),
+    );
+    if let Err(message) = super::save_settings(&state, &posted.session, &name, body).await? {
+        return Err(domain::Error::InvalidValue(message).into());
+    }
+    Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
+}
