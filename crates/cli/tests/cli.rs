@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "cli/browser.rs"]
+mod browser;
 #[path = "cli/replicas.rs"]
 mod replicas;
 #[path = "cli/store_copy.rs"]

@@ -78,7 +78,10 @@ pub async fn show(State(state): State<AppState>, s: Session, Path(name): Path<St
     let held = st.get("held").filter(|h| !h.is_null()).map(|h| Held {
         deletions: text(h, &["deletions"]),
         threshold: text(h, &["threshold"]),
-        since: text(h, &["since"]),
+        since: text(h, &["since"])
+            .parse::<jiff::Timestamp>()
+            .map(crate::page::short_time)
+            .unwrap_or_default(),
     });
     let quarantine = st.get("quarantine").filter(|q| !q.is_null()).map(|q| {
         format!(

@@ -162,7 +162,7 @@ fn provisioned(v: &Value) -> Provisioned {
                     .unwrap_or_default(),
             })
             .collect(),
-        log_id: text(v, &["log", "id"]),
+        log_id: String::new(),
     }
 }
 
@@ -180,7 +180,24 @@ pub async fn provision(
                 .provision_on_demand(&loaded.record, &user.id)
                 .await?;
             tracing::info!(app = %name, user = %user.id, "provisioned on demand from the console");
-            (Some(provisioned(&result)), None)
+            let mut outcome = provisioned(&result);
+            // The entry is numbered when stored: the newest of this user's.
+            outcome.log_id = state
+                .store
+                .logs(&domain::LogQuery {
+                    app_id: loaded.record.id.clone(),
+                    source_id: Some(user.id.clone()),
+                    status: None,
+                    since: None,
+                    until: None,
+                    before: None,
+                    limit: 1,
+                })
+                .await?
+                .first()
+                .map(|e| e.seq.to_string())
+                .unwrap_or_default();
+            (Some(outcome), None)
         }
         Err(e) => (None, Some(crate::page::message_of(e.0))),
     };
