@@ -185,7 +185,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "scimitar listening; SCIM base URL http://{addr}/scim/v2");
-    axum::serve(listener, server::app_with(state, console::router()))
+    axum::serve(listener, server::app_with(state, web_console::router()))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")?;

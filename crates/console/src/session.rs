@@ -62,7 +62,7 @@ impl Session {
             section,
             expires: self
                 .expires
-                .map(|t| crate::page::short_time(t))
+                .map(crate::page::short_time)
                 .unwrap_or_default(),
         }
     }
