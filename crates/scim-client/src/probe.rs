@@ -8,6 +8,7 @@
 //!
 //! Invariant: whenever the user may exist on the target, a delete is attempted before the report
 //! is returned, and the report says whether it worked.
+//! Invariant: no message holds the app's credentials, even when the target echoes them.
 
 use std::time::Instant;
 
@@ -49,9 +50,19 @@ pub(crate) async fn run(client: &ScimClient) -> ProbeReport {
         Created::Unknown => probe.remove_leftover(&user_name).await,
     };
     let ok = probe.steps.iter().all(|s| s.ok || !s.required) && cleanup != Cleanup::LeftBehind;
+    let mut steps = probe.steps;
+    // Messages quote the target's answers, and a target may echo the request's credentials.
+    let secrets = client.auth.secrets().await;
+    for message in steps.iter_mut().filter_map(|s| s.message.as_mut()) {
+        for secret in &secrets {
+            if message.contains(secret.as_str()) {
+                *message = message.replace(secret.as_str(), "<redacted>");
+            }
+        }
+    }
     ProbeReport {
         ok,
-        steps: probe.steps,
+        steps,
         user_name,
         user_id,
         cleanup,

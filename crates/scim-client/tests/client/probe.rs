@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -179,6 +179,8 @@ enum Fault {
     CreateThen500,
     /// `GET /Users?filter=…` ignores the filter and lists every user.
     FilterIgnored,
+    /// `POST /Users` answers 400 quoting the request's `Authorization` header.
+    EchoAuthorization,
 }
 
 #[derive(Default)]
@@ -261,7 +263,18 @@ async fn schemas(State(fake): State<Shared>) -> Response {
     )
 }
 
-async fn create(State(fake): State<Shared>, body: String) -> Response {
+async fn create(State(fake): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    if matches!(fake.fault, Fault::EchoAuthorization) {
+        let header = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        return error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            &format!("refused the request with `Authorization: {header}`"),
+        );
+    }
     let mut user: Value = serde_json::from_str(&body).unwrap();
     let id = {
         let mut next = fake.next.lock().unwrap();
@@ -585,4 +598,27 @@ async fn an_unreachable_target_names_the_connection_error() {
         "{failed:?}"
     );
     assert_eq!(report.cleanup, Cleanup::NothingToDelete);
+}
+
+#[tokio::test]
+async fn credentials_a_target_echoes_are_not_in_the_report() {
+    let (base, _fake) = fake(Fault::EchoAuthorization).await;
+    let report = ScimClient::new(config(
+        &base,
+        Credentials::Bearer("echoed-secret-token".into()),
+    ))
+    .unwrap()
+    .probe()
+    .await;
+    let failed = report.first_failure().unwrap();
+    assert_eq!(failed.name, StepName::CreateUser);
+    assert_eq!(
+        failed.message.as_deref(),
+        Some(
+            "HTTP 400: refused the request with `Authorization: Bearer <redacted>` \
+             (scimType invalidValue)"
+        )
+    );
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(!text.contains("echoed-secret-token"), "{text}");
 }
