@@ -7,8 +7,14 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
+use scim_proto::probe::ProbeReport;
+
 use crate::app_client::{enc, ServerArgs};
 use crate::app_print::{self as print, at};
+
+/// How long `app test` waits for the server: the test sends up to eight requests to the target,
+/// each within the app's request timeout (30 s).
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// `scimitar app [--url U] [--token T] …`.
 #[derive(Debug, Args)]
@@ -117,6 +123,27 @@ pub enum AppCmd {
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Print the API's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test the connection to the app's target and show what the target supports; exit 1 if the
+    /// test failed.
+    ///
+    /// Reads the target's discovery endpoints (/ServiceProviderConfig, /ResourceTypes, /Schemas),
+    /// then creates an inactive throwaway user `scimitar-probe-<hex>@probe.invalid`, reads it,
+    /// finds it with `filter=userName eq "…"` and deletes it again. Each request is printed with
+    /// ✓ or ✗, its HTTP status, its duration and, on failure, the target's message.
+    ///
+    /// The server sends the requests with the app's own URL, credentials, timeout and rate limit,
+    /// as provisioning does, one attempt each. A failed discovery request is a warning (the test
+    /// goes on); the throwaway user is deleted even when a later step fails, and the output says
+    /// whether it was.
+    ///
+    /// Example: scimitar app test slack
+    Test {
+        /// The app's name.
+        name: String,
+        /// Print the API's JSON (the report) instead.
         #[arg(long)]
         json: bool,
     },
@@ -291,6 +318,36 @@ pub async fn run(args: AppArgs) -> anyhow::Result<()> {
                 print::json(&logs);
             } else {
                 print::logs(&logs);
+            }
+        }
+        AppCmd::Test { name, json } => {
+            let answer = client
+                .call_within(
+                    Method::POST,
+                    &format!("/apps/{}/test-connection", enc(&name)),
+                    None,
+                    PROBE_TIMEOUT,
+                )
+                .await?;
+            let report: ProbeReport = serde_json::from_value(answer.clone())
+                .context("the server's answer is not a connection test report")?;
+            if json {
+                print::json(&answer);
+            } else {
+                print::probe(&name, &report);
+            }
+            if !report.ok {
+                let cause = report.first_failure().map_or_else(
+                    || "the probe user was not deleted".to_owned(),
+                    |s| {
+                        format!(
+                            "at {}: {}",
+                            s.name,
+                            s.message.as_deref().unwrap_or("failed")
+                        )
+                    },
+                );
+                anyhow::bail!("the connection test of app `{name}` failed {cause}");
             }
         }
         AppCmd::Restart { name } => {

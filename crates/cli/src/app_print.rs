@@ -1,5 +1,6 @@
 //! Human-readable output of `scimitar app …`.
 
+use scim_proto::probe::{Cleanup, ProbeReport, ProbeStep};
 use serde_json::Value;
 
 static NULL: Value = Value::Null;
@@ -247,5 +248,122 @@ pub fn logs(logs: &Value) {
                 .map(|c| format!(" [{c}]"))
                 .unwrap_or_default()
         );
+    }
+}
+
+/// One step: `✓ createUser  201   12 ms  POST /Users`, its message below when it failed.
+fn probe_step(step: &ProbeStep) {
+    let mark = if step.ok { "✓" } else { "✗" };
+    let status = step
+        .status
+        .map_or_else(|| "-".to_owned(), |s| s.to_string());
+    println!(
+        "  {mark} {:<22} {status:>4} {:>6} ms  {} {}{}",
+        step.name.as_str(),
+        step.duration_ms,
+        step.method,
+        step.path,
+        if !step.ok && !step.required {
+            "  (warning)"
+        } else {
+            ""
+        }
+    );
+    if let Some(m) = &step.message {
+        println!("      {m}");
+    }
+}
+
+fn yes_no(v: Option<bool>) -> String {
+    match v {
+        Some(true) => "yes".to_owned(),
+        Some(false) => "no".to_owned(),
+        None => "unknown".to_owned(),
+    }
+}
+
+fn names(v: Option<&Vec<String>>) -> String {
+    match v {
+        None => "unknown".to_owned(),
+        Some(list) if list.is_empty() => "none".to_owned(),
+        Some(list) => list.join(", "),
+    }
+}
+
+/// `scimitar app test`: each step, the cleanup, what the target supports, the verdict.
+pub fn probe(app: &str, report: &ProbeReport) {
+    println!("connection test of app `{app}`:");
+    for step in &report.steps {
+        probe_step(step);
+    }
+    let user = match &report.user_id {
+        Some(id) => format!("{} (id {id})", report.user_name),
+        None => report.user_name.clone(),
+    };
+    match report.cleanup {
+        Cleanup::Deleted => println!("cleanup: the probe user {user} was deleted"),
+        Cleanup::NothingToDelete => {
+            println!("cleanup: nothing to delete (no probe user was created)")
+        }
+        Cleanup::LeftBehind => println!(
+            "cleanup: FAILED — the probe user {user} may still be on the target; delete it there"
+        ),
+    }
+    let s = &report.supports;
+    println!("the target supports:");
+    println!("  PATCH            {}", yes_no(s.patch));
+    println!(
+        "  bulk             {}",
+        s.bulk.as_ref().map_or_else(
+            || "unknown".to_owned(),
+            |b| {
+                let mut line = yes_no(Some(b.supported));
+                if b.supported {
+                    let limits: Vec<String> = [
+                        b.max_operations.map(|n| format!("at most {n} operations")),
+                        b.max_payload_size.map(|n| format!("{n} bytes")),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    if !limits.is_empty() {
+                        line.push_str(&format!(" ({})", limits.join(", ")));
+                    }
+                }
+                line
+            }
+        )
+    );
+    println!(
+        "  filter           {}",
+        s.filter.as_ref().map_or_else(
+            || "unknown".to_owned(),
+            |f| match (f.supported, f.max_results) {
+                (true, Some(n)) => format!("yes (at most {n} results)"),
+                (supported, _) => yes_no(Some(supported)),
+            }
+        )
+    );
+    println!("  sort             {}", yes_no(s.sort));
+    println!("  ETags            {}", yes_no(s.etag));
+    println!("  changePassword   {}", yes_no(s.change_password));
+    println!(
+        "  authentication   {}",
+        names(s.authentication_schemes.as_ref())
+    );
+    println!("  resource types   {}", names(s.resource_types.as_ref()));
+    println!("  schemas          {}", names(s.schemas.as_ref()));
+    let warnings = report.warnings().count();
+    if report.ok {
+        println!(
+            "connection test passed{}",
+            if warnings > 0 {
+                format!(" with {warnings} warning(s)")
+            } else {
+                String::new()
+            }
+        );
+    } else {
+        println!("connection test FAILED");
     }
 }

@@ -709,11 +709,117 @@ fn app_help_explains_the_subcommands() {
         "logs",
         "restart",
         "approve-deletions",
+        "test",
         "SCIMITAR_URL",
         "SCIMITAR_TOKEN",
     ] {
         assert!(text.contains(word), "app --help mentions {word}:\n{text}");
     }
+}
+
+#[test]
+fn app_test_help_says_what_the_test_sends() {
+    let out = Command::new(BIN)
+        .args(["app", "test", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for words in [
+        "/ServiceProviderConfig",
+        "scimitar-probe-<hex>@probe.invalid",
+        "deleted even when",
+        "exit 1",
+        "--json",
+    ] {
+        assert!(
+            text.contains(words),
+            "app test --help mentions {words}:\n{text}"
+        );
+    }
+}
+
+/// `scimitar app test` against the server's own SCIM API (the app provisions the tenant into
+/// itself), then against a port nobody listens on.
+#[tokio::test(flavor = "multi_thread")]
+async fn app_test_prints_each_step_and_fails_for_an_unreachable_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some("boot-token"));
+    let (ok, _, err) = app_cli(
+        &server,
+        "boot-token",
+        &[
+            "create",
+            "self",
+            "--url",
+            &server.base,
+            "--token",
+            "boot-token",
+            "--disabled",
+        ],
+    );
+    assert!(ok, "{err}");
+
+    let (ok, out, err) = app_cli(&server, "boot-token", &["test", "self"]);
+    assert!(ok, "{out}\n{err}");
+    for line in [
+        "✓ serviceProviderConfig",
+        "✓ resourceTypes",
+        "✓ schemas",
+        "✓ createUser",
+        "✓ readUser",
+        "✓ filterUsers",
+        "✓ deleteUser",
+        "cleanup: the probe user scimitar-probe-",
+        "PATCH            yes",
+        "filter           yes (at most 1000 results)",
+        "authentication   Bearer token",
+        "resource types   User, Group",
+        "connection test passed",
+    ] {
+        assert!(out.contains(line), "`{line}` in:\n{out}");
+    }
+    let create = out.lines().find(|l| l.contains("createUser")).unwrap();
+    assert!(
+        create.contains(" 201 ") && create.contains(" ms  POST /Users"),
+        "{create}"
+    );
+    assert!(!out.contains('✗') && !out.contains("boot-token"), "{out}");
+    assert_eq!(total_users(&server.base, "boot-token").await, 0);
+
+    let (ok, out, err) = app_cli(&server, "boot-token", &["test", "self", "--json"]);
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ok"], json!(true));
+    assert_eq!(report["cleanup"], json!("deleted"));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let offline = format!("http://127.0.0.1:{port}/scim/v2");
+    let (ok, _, err) = app_cli(
+        &server,
+        "boot-token",
+        &["create", "offline", "--url", &offline, "--disabled"],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = app_cli(&server, "boot-token", &["test", "offline"]);
+    assert!(!ok, "{out}");
+    let create = out.lines().find(|l| l.contains("createUser")).unwrap();
+    assert!(create.contains("✗") && create.contains("   - "), "{out}");
+    assert!(out.contains("could not connect"), "{out}");
+    assert!(out.contains("cleanup: nothing to delete"), "{out}");
+    assert!(out.contains("connection test FAILED"), "{out}");
+    assert!(
+        err.contains("failed at createUser: could not connect"),
+        "{err}"
+    );
+
+    let (ok, _, err) = app_cli(&server, "boot-token", &["test", "nope"]);
+    assert!(!ok);
+    assert!(err.contains("nope") && err.contains("404"), "{err}");
+    server.stop();
 }
 
 /// `value` with `server`'s origin (in `meta.location` and `$ref`) replaced, to compare what two

@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use scim_proto::probe::ProbeReport;
 
 use crate::model::ResourceKind;
 
@@ -69,6 +70,11 @@ pub trait Target: Send + Sync {
 
     /// Deletes a resource.
     async fn delete(&self, kind: ResourceKind, id: &str) -> Result<(), TargetError>;
+
+    /// Tests the connection as an admin's "test connection" does: reads the discovery
+    /// endpoints, then creates an inactive throwaway user, reads it, finds it by filter and
+    /// deletes it again (also after a failed step). Never fails: the report says what did.
+    async fn probe(&self) -> ProbeReport;
 }
 
 /// A resource as the target returned it: its target `id` and its full SCIM body.

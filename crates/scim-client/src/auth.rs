@@ -71,6 +71,24 @@ impl Auth {
         }
     }
 
+    /// The secrets in use that no message may show: the static token or the client secret, and
+    /// the cached access token. Values under 8 characters are left out: replacing them would
+    /// garble messages, and a target echoing them is the lesser risk.
+    pub(crate) async fn secrets(&self) -> Vec<String> {
+        let mut secrets = match &self.credentials {
+            Credentials::None => Vec::new(),
+            Credentials::Bearer(token) => vec![token.clone()],
+            Credentials::OAuthClientCredentials { client_secret, .. } => {
+                vec![client_secret.clone()]
+            }
+        };
+        if let Some(token) = self.cached.lock().await.as_ref() {
+            secrets.push(token.value.clone());
+        }
+        secrets.retain(|s| s.len() >= 8);
+        secrets
+    }
+
     /// Forgets the cached token if it is still `rejected`, so the next `token` fetches a new one.
     pub(crate) async fn invalidate(&self, rejected: &str) {
         let mut cached = self.cached.lock().await;

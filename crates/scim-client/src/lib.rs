@@ -18,6 +18,7 @@
 mod auth;
 mod config;
 mod limit;
+mod probe;
 
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ use domain::ResourceKind;
 use rand::Rng;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, Url};
+use scim_proto::probe::ProbeReport;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
@@ -181,6 +183,40 @@ impl ScimClient {
         }
     }
 
+    /// One logical request without retries: what the connection test sends, so that it reports
+    /// the target's first answer at once. A 401 with OAuth credentials still refreshes the token
+    /// once, as `send` does, since that is how the credentials work rather than a retry.
+    async fn send_once(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Answer, Failure> {
+        let what = format!("{method} {}", url.path());
+        let body = match body {
+            Some(v) => Some(serde_json::to_vec(v).map_err(|e| {
+                Failure::unsent(
+                    TargetError::new(TargetErrorKind::BadRequest, format!("{what}: body: {e}")),
+                    None,
+                )
+            })?),
+            None => None,
+        };
+        let first = self.attempt(&method, &url, body.as_deref(), &what).await;
+        match first {
+            Err(failure)
+                if failure.error.kind == TargetErrorKind::Unauthorized
+                    && self.auth.can_refresh() =>
+            {
+                if let Some(token) = &failure.token {
+                    self.auth.invalidate(token).await;
+                }
+                self.attempt(&method, &url, body.as_deref(), &what).await
+            }
+            other => other,
+        }
+    }
+
     /// Full jitter: uniform in `[0, min(max_delay, base_delay * 2^(attempt-1))]`.
     fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
@@ -315,14 +351,16 @@ fn error_detail(status: u16, body: &[u8]) -> String {
     }
 }
 
-/// Classifies a `reqwest` failure. The message is ours: reqwest's own text would carry the full URL.
+/// Classifies a `reqwest` failure. The message is ours and the innermost cause's (`Connection
+/// refused`, a DNS or TLS failure): reqwest's own text would carry the full URL.
 pub(crate) fn transport_error(what: &str, e: &reqwest::Error) -> TargetError {
+    let cause = root_cause(e).map(|c| format!(" ({c})")).unwrap_or_default();
     if e.is_timeout() {
         TargetError::new(TargetErrorKind::Timeout, format!("{what}: timed out"))
     } else if e.is_connect() {
         TargetError::new(
             TargetErrorKind::Connection,
-            format!("{what}: could not connect"),
+            format!("{what}: could not connect{cause}"),
         )
     } else if e.is_decode() {
         TargetError::new(
@@ -335,6 +373,16 @@ pub(crate) fn transport_error(what: &str, e: &reqwest::Error) -> TargetError {
             format!("{what}: connection failed before a complete answer"),
         )
     }
+}
+
+/// The innermost source of an error: the I/O, DNS or TLS error itself, without reqwest's URL.
+fn root_cause(e: &reqwest::Error) -> Option<String> {
+    let mut cause = std::error::Error::source(e)?;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    (!text.is_empty()).then_some(text)
 }
 
 fn incompatible(what: &str, reason: &str) -> TargetError {
@@ -493,6 +541,10 @@ impl Target for ScimClient {
     async fn delete(&self, kind: ResourceKind, id: &str) -> Result<(), TargetError> {
         let url = self.url(&[kind.endpoint(), id]);
         self.send(Method::DELETE, url, None).await.map(drop)
+    }
+
+    async fn probe(&self) -> ProbeReport {
+        probe::run(self).await
     }
 }
 

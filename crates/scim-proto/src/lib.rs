@@ -1,6 +1,8 @@
 //! SCIM 2.0 wire types (RFC 7643, RFC 7644): message schemas, ListResponse, PatchOp, Bulk, Error,
-//! and the schema representation. serde only; no I/O.  [API boundary]
+//! and the schema representation; the report of an app's connection test (`probe`). serde only;
+//! no I/O.  [API boundary]
 
+pub mod probe;
 pub mod schema;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

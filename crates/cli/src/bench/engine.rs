@@ -23,6 +23,7 @@ use domain::target::{Target as ScimTarget, TargetError, TargetResource};
 use domain::{AppRecord, Clock, Load, ResourceKind, Store, Write};
 use engine::app::Scope;
 use engine::{AppSpec, Engine, TargetFactory, Worker, WorkerCtx};
+use scim_proto::probe::{Cleanup, ProbeReport, Supports};
 use serde_json::{json, Map, Value};
 
 use super::phase;
@@ -79,6 +80,17 @@ impl ScimTarget for NullTarget {
     async fn delete(&self, _: ResourceKind, _: &str) -> Result<(), TargetError> {
         Ok(())
     }
+    /// Nothing to connect to: a test with no steps that passes.
+    async fn probe(&self) -> ProbeReport {
+        ProbeReport {
+            ok: true,
+            steps: Vec::new(),
+            user_name: String::new(),
+            user_id: None,
+            cleanup: Cleanup::NothingToDelete,
+            supports: Supports::default(),
+        }
+    }
 }
 
 /// The real client, counting calls and timestamping PATCH arrivals.
@@ -134,6 +146,9 @@ impl ScimTarget for Counting {
     async fn delete(&self, k: ResourceKind, id: &str) -> Result<(), TargetError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.inner.delete(k, id).await
+    }
+    async fn probe(&self) -> ProbeReport {
+        self.inner.probe().await
     }
 }
 

@@ -350,6 +350,29 @@ async fn an_admin_runs_an_app_from_the_browser() {
     assert_eq!(ui.path().await, "/ui/apps/peer/connection");
     ui.shot("04-connection").await;
 
+    // Test connection: discovery, then a probe user created, read, found and deleted.
+    ui.click("#test-connection").await;
+    assert_eq!(
+        ui.wait_text("#probe-result", "connection").await,
+        "connection works"
+    );
+    let probe = ui.text("#probe").await;
+    for step in [
+        "serviceProviderConfig",
+        "createUser",
+        "readUser",
+        "filterUsers",
+        "deleteUser",
+    ] {
+        assert!(probe.contains(step), "{step} missing: {probe}");
+    }
+    assert!(probe.contains("was deleted again"), "{probe}");
+    assert!(
+        peer_users(&peer).await.is_empty(),
+        "the probe user was left on the target"
+    );
+    ui.shot("05-test-connection").await;
+
     // The mapping editor: displayName becomes an expression, evaluated live against Babs.
     ui.goto("/ui/apps/peer/mappings").await;
     let row = 3;
@@ -379,7 +402,7 @@ async fn an_admin_runs_an_app_from_the_browser() {
         error.contains(r#"Join(" ", [givenName], [surname]"#),
         "{error}"
     );
-    ui.shot("05-mapping-error").await;
+    ui.shot("06-mapping-error").await;
     ui.find(&format!("#value-{row}"))
         .await
         .send_keys(")")
@@ -387,10 +410,10 @@ async fn an_admin_runs_an_app_from_the_browser() {
         .unwrap();
     ui.wait_text(&format!("#eval-{row}"), "\"Babs Jensen\"")
         .await;
-    ui.shot("06-mapping-live").await;
+    ui.shot("07-mapping-live").await;
     ui.click("#save-mappings").await;
     ui.wait_text("[role=status]", "Mappings saved").await;
-    ui.shot("07-mappings-saved").await;
+    ui.shot("08-mappings-saved").await;
 
     // Provision Babs on demand: the step-by-step result, the target has her with the new
     // mapping's value, and her log entry is one click away.
@@ -398,7 +421,7 @@ async fn an_admin_runs_an_app_from_the_browser() {
     ui.fill("#user", "babs@example.com").await;
     ui.click("#provision").await;
     assert_eq!(ui.text("#provision-outcome").await, "Success");
-    ui.shot("08-provisioned").await;
+    ui.shot("09-provisioned").await;
     let at_target = peer_user(&peer, "babs@example.com")
         .await
         .expect("Babs is in the target");
@@ -409,10 +432,10 @@ async fn an_admin_runs_an_app_from_the_browser() {
         entry.contains("success") && entry.contains(&babs),
         "{entry}"
     );
-    ui.shot("09-log-entry").await;
+    ui.shot("10-log-entry").await;
     ui.goto("/ui/apps/peer/logs").await;
     ui.find("#logs").await;
-    ui.shot("10-logs").await;
+    ui.shot("11-logs").await;
 
     // The plan lists the other three users, the markup one escaped; why is Carol in scope.
     ui.goto("/ui/apps/peer/plan").await;
@@ -425,13 +448,13 @@ async fn an_admin_runs_an_app_from_the_browser() {
         !plan.contains("Babs"),
         "Babs is provisioned already: {plan}"
     );
-    ui.shot("11-plan").await;
+    ui.shot("12-plan").await;
     ui.goto("/ui/apps/peer/scope").await;
     ui.fill("#explain-user", "carol@example.com").await;
     ui.click("form[action='/ui/apps/peer/explain'] button[type=submit]")
         .await;
     ui.wait_text("#scope-reason", "in scope").await;
-    ui.shot("12-scope").await;
+    ui.shot("13-scope").await;
 
     // Provisioning on: everyone reaches the target.
     ui.goto("/ui/apps/peer").await;
@@ -451,7 +474,7 @@ async fn an_admin_runs_an_app_from_the_browser() {
         Duration::from_secs(10),
     )
     .await;
-    ui.shot("13-overview").await;
+    ui.shot("14-overview").await;
 
     // Two deletions against a threshold of one: held, nothing deleted, until approved.
     for name in ["carol@example.com", "dave@example.com"] {
@@ -478,7 +501,7 @@ async fn an_admin_runs_an_app_from_the_browser() {
         Duration::from_secs(30),
     )
     .await;
-    ui.shot("14-deletions-held").await;
+    ui.shot("15-deletions-held").await;
     // One deletion is within the threshold; whatever makes it two is held, not sent.
     let held = [
         peer_user(&peer, "carol@example.com").await.is_some(),
@@ -513,17 +536,17 @@ async fn an_admin_runs_an_app_from_the_browser() {
         .find(Locator::Css("#approve-deletions"))
         .await
         .is_err());
-    ui.shot("15-deletions-approved").await;
+    ui.shot("16-deletions-approved").await;
 
     // The other sections, each with the markup user in the directory.
     for (path, name) in [
-        ("/ui/apps", "16-apps"),
-        (&format!("/ui/users/{xss}")[..], "17-user-markup"),
-        ("/ui/users", "18-users"),
-        ("/ui/groups", "19-groups"),
-        ("/ui/inbound", "20-inbound"),
-        ("/ui/tokens", "21-tokens"),
-        ("/ui/tenants", "22-tenants"),
+        ("/ui/apps", "17-apps"),
+        (&format!("/ui/users/{xss}")[..], "18-user-markup"),
+        ("/ui/users", "19-users"),
+        ("/ui/groups", "20-groups"),
+        ("/ui/inbound", "21-inbound"),
+        ("/ui/tokens", "22-tokens"),
+        ("/ui/tenants", "23-tenants"),
     ] {
         ui.goto(path).await;
         ui.find("main h1").await;

@@ -1,7 +1,8 @@
 //! The [`Engine`] handle: runs one task per enabled app that this process holds the lease of,
 //! wakes it on every commit that appends to the change log, and sleeps it until its next due
 //! time when it is idle. Admin requests (provision on demand, approve, restart) go to the app's
-//! task so that its state has one writer.
+//! task so that its state has one writer; a connection test needs no state and runs where it is
+//! asked.
 //!
 //! Leases make several replicas safe (DESIGN "Storage and scale"): a task renews its app's lease
 //! while it runs and stops when it loses it; the supervisor takes over apps whose lease expired.
@@ -13,6 +14,7 @@ use std::time::Duration;
 use domain::target::Target;
 use domain::{AppRecord, Clock, Error, Result, Store};
 use jiff::{SignedDuration, Timestamp};
+use scim_proto::probe::ProbeReport;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -174,6 +176,31 @@ impl Engine {
             Arc::clone(&self.inner.clock),
         )
         .map_err(Error::InvalidValue)
+    }
+
+    /// Tests the connection to the app's target with the client provisioning uses (its base
+    /// URL, credentials, timeout, concurrency cap and rate limit): discovery, then an inactive
+    /// throwaway user created, read, found by filter and deleted (spec of "test connection" in
+    /// the admin API). A failed test is an `Ok` report that says so; `Err` only when no client
+    /// can be built from the app's settings (a secret that cannot be opened, an invalid URL).
+    ///
+    /// The test has a client of its own, so its few requests are not counted in the rate limit
+    /// of a worker provisioning the app at the same time.
+    pub async fn test_connection(&self, record: &AppRecord) -> Result<ProbeReport> {
+        let target = self
+            .inner
+            .targets
+            .target(record)
+            .map_err(Error::InvalidValue)?;
+        let report = target.probe().await;
+        tracing::info!(
+            app = %record.name,
+            ok = report.ok,
+            failed = ?report.first_failure().map(|s| s.name),
+            cleanup = ?report.cleanup,
+            "connection test"
+        );
+        Ok(report)
     }
 
     async fn supervise(&self) -> Result<()> {

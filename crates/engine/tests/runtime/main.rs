@@ -12,6 +12,7 @@
 // Starting the peer waits on the wall clock; the engine under test never does.
 #![allow(clippy::disallowed_methods)]
 
+mod connection;
 mod failures;
 mod groups;
 mod lifecycle;

@@ -16,6 +16,7 @@ use domain::{
 use engine::{AppSpec, Step, Worker, WorkerCtx};
 use jiff::{SignedDuration, Timestamp};
 use scim_client::{ClientConfig, Credentials, ScimClient};
+use scim_proto::probe::ProbeReport;
 use serde_json::{json, Value};
 use store_sqlite::SqliteStore;
 
@@ -189,6 +190,10 @@ impl Target for FaultTarget {
         self.faults.deletes.fetch_add(1, Ordering::SeqCst);
         self.inner.delete(kind, id).await
     }
+    /// Not faulted: the connection test has its own fault tests in `scim-client`.
+    async fn probe(&self) -> ProbeReport {
+        self.inner.probe().await
+    }
 }
 
 /// Everything a test needs.
@@ -204,7 +209,7 @@ pub struct World {
     _dir: tempfile::TempDir,
 }
 
-fn client(base: &str) -> Arc<dyn Target> {
+pub fn client(base: &str) -> Arc<dyn Target> {
     let mut config = ClientConfig::new(base, Credentials::None);
     config.requests_per_second = None;
     config.retry.max_attempts = 1;

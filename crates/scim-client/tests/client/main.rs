@@ -11,6 +11,7 @@
 
 mod faults;
 mod peer;
+mod probe;
 
 use std::time::Duration;
 

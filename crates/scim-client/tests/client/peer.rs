@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use crate::{client, config};
 
 /// A running `scim2-server`, killed on drop.
-struct Peer {
+pub struct Peer {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for Peer {
@@ -28,7 +28,7 @@ async fn start_peer() -> Peer {
     start_peer_with(&[]).await
 }
 
-async fn start_peer_with(extra: &[&str]) -> Peer {
+pub async fn start_peer_with(extra: &[&str]) -> Peer {
     let home = std::env::var("HOME").expect("HOME is set");
     let bin = PathBuf::from(home).join(".cache/scim-peers-venv/bin/scim2-server");
     assert!(

@@ -1,8 +1,10 @@
 //! The provisioning apps of the admin API under `/api/v1/apps` (admin-scoped tokens; the tenant
-//! is the token's): settings (`settings`), and the engine's status, plans, on-demand runs, logs
-//! and controls (`ops`). Every change tells the engine to reload.
+//! is the token's): settings (`settings`), the engine's status, plans, on-demand runs, logs
+//! and controls (`ops`), and the connection test of an app's target (`probe`). Every change tells
+//! the engine to reload.
 
 pub mod ops;
+pub mod probe;
 pub mod settings;
 
 use axum::routing::{delete, get, post};
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{name}/logs", get(ops::logs))
         .route("/apps/{name}/restart", post(ops::restart))
         .route("/apps/{name}/approve-deletions", post(ops::approve))
+        .route("/apps/{name}/test-connection", post(probe::test_connection))
 }
 
 /// The engine and sealer of this server, or 503 when it runs without them.

@@ -406,6 +406,130 @@ async fn assignments_plan_provisioning_on_demand_and_logs() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn test_connection_reports_each_step_and_leaves_no_probe_user() {
+    let l = live().await;
+    let (status, _, text) = l
+        .admin(Method::POST, "/api/v1/apps", Some(l.app_body("crm")))
+        .await;
+    assert_eq!(status, 201, "{text}");
+
+    let (status, report, text) = l
+        .admin(Method::POST, "/api/v1/apps/crm/test-connection", None)
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(report["ok"], json!(true), "{report:#}");
+    let steps: Vec<(&str, u64, bool)> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["status"].as_u64().unwrap(),
+                s["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("serviceProviderConfig", 200, true),
+            ("resourceTypes", 200, true),
+            ("schemas", 200, true),
+            ("createUser", 201, true),
+            ("readUser", 200, true),
+            ("filterUsers", 200, true),
+            ("deleteUser", 204, true),
+        ]
+    );
+    assert_eq!(report["cleanup"], json!("deleted"));
+    // What this server advertises (ServerConfig's defaults).
+    let c = ServerConfig::default();
+    let supports = &report["supports"];
+    assert_eq!(supports["patch"], json!(true));
+    assert_eq!(
+        supports["bulk"],
+        json!({"supported": true, "maxOperations": c.bulk_max_operations,
+               "maxPayloadSize": c.bulk_max_payload})
+    );
+    assert_eq!(
+        supports["filter"],
+        json!({"supported": true, "maxResults": c.max_results})
+    );
+    assert_eq!(supports["changePassword"], json!(false));
+    assert_eq!(supports["authenticationSchemes"], json!(["Bearer token"]));
+    assert_eq!(supports["resourceTypes"], json!(["User", "Group"]));
+    assert!(
+        !text.contains(&l.target_token),
+        "the secret is in the report"
+    );
+
+    // The target tenant holds no user: the probe user was deleted.
+    let (status, users, _) = l
+        .send(Method::GET, "/scim/v2/Users", &l.target_token, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(users["totalResults"], json!(0), "{users}");
+
+    // A target nobody listens on: still a 200, and the report says what failed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut body = l.app_body("offline");
+    body["url"] = json!(format!("http://127.0.0.1:{port}/scim/v2"));
+    let (status, _, text) = l.admin(Method::POST, "/api/v1/apps", Some(body)).await;
+    assert_eq!(status, 201, "{text}");
+    let (status, report, text) = l
+        .admin(Method::POST, "/api/v1/apps/offline/test-connection", None)
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(report["ok"], json!(false));
+    let failed = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["ok"] == json!(false) && s["required"] == json!(true))
+        .unwrap();
+    assert_eq!(failed["name"], json!("createUser"));
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not connect"),
+        "{failed}"
+    );
+    assert_eq!(report["cleanup"], json!("nothingToDelete"));
+
+    let (status, body, _) = l
+        .admin(Method::POST, "/api/v1/apps/nope/test-connection", None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("nope"), "{body}");
+    let tenant = l.store.tenant_by_name("default").await.unwrap().unwrap();
+    let scim_only = token(&l.store, &tenant.id, &[Scope::ScimRead, Scope::ScimWrite]).await;
+    let (status, _, _) = l
+        .send(
+            Method::POST,
+            "/api/v1/apps/crm/test-connection",
+            &scim_only,
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = l
+        .send(
+            Method::POST,
+            "/api/v1/apps/crm/test-connection",
+            "nope",
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_http_requests() {
     let l = live().await;
     let (status, _, _) = l.send(Method::GET, "/healthz", "", None).await;

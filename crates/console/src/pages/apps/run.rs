@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use scim_proto::probe::{Cleanup, ProbeReport};
 use serde::Deserialize;
 use serde_json::Value;
 use server::AppState;
@@ -210,25 +211,104 @@ pub async fn provision(
     }))
 }
 
-/// One step of a connection probe.
-pub struct ProbeStep {
+/// One request of the connection test, as the page shows it.
+pub struct ProbeRow {
     pub name: String,
     pub request: String,
     pub status: String,
     pub ok: bool,
-    pub ms: String,
+    pub required: bool,
+    pub ms: u64,
     pub message: String,
 }
 
-/// A connection probe's report as the page shows it.
+/// A connection test's report as the page shows it.
 pub struct ProbeView {
     pub ok: bool,
-    pub steps: Vec<ProbeStep>,
-    pub supports: Vec<(String, String)>,
+    pub steps: Vec<ProbeRow>,
+    pub cleanup: String,
+    pub supports: Vec<(&'static str, String)>,
 }
 
-/// Probes the app's target.
+fn yes_no(v: Option<bool>) -> String {
+    match v {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => "unknown".into(),
+    }
+}
+
+fn listed(v: Option<&Vec<String>>) -> String {
+    match v {
+        Some(items) if items.is_empty() => "none".into(),
+        Some(items) => items.join(", "),
+        None => "unknown".into(),
+    }
+}
+
+impl ProbeView {
+    fn of(r: &ProbeReport) -> ProbeView {
+        let s = &r.supports;
+        let bulk = match &s.bulk {
+            Some(b) if b.supported => format!(
+                "yes (up to {} operations, {} bytes)",
+                b.max_operations.map_or("?".into(), |n| n.to_string()),
+                b.max_payload_size.map_or("?".into(), |n| n.to_string())
+            ),
+            Some(_) => "no".into(),
+            None => "unknown".into(),
+        };
+        let filter = match &s.filter {
+            Some(f) if f.supported => format!(
+                "yes (up to {} results)",
+                f.max_results.map_or("?".into(), |n| n.to_string())
+            ),
+            Some(_) => "no".into(),
+            None => "unknown".into(),
+        };
+        ProbeView {
+            ok: r.ok,
+            steps: r
+                .steps
+                .iter()
+                .map(|st| ProbeRow {
+                    name: st.name.as_str().to_owned(),
+                    request: format!("{} {}", st.method, st.path),
+                    status: st
+                        .status
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "no answer".into()),
+                    ok: st.ok,
+                    required: st.required,
+                    ms: st.duration_ms,
+                    message: st.message.clone().unwrap_or_default(),
+                })
+                .collect(),
+            cleanup: match r.cleanup {
+                Cleanup::NothingToDelete => "no test user was created".into(),
+                Cleanup::Deleted => format!("the test user {} was deleted again", r.user_name),
+                Cleanup::LeftBehind => format!(
+                    "the test user {} could not be deleted: delete it in the app",
+                    r.user_name
+                ),
+            },
+            supports: vec![
+                ("PATCH", yes_no(s.patch)),
+                ("Bulk", bulk),
+                ("Filtering", filter),
+                ("Sorting", yes_no(s.sort)),
+                ("ETags", yes_no(s.etag)),
+                ("Password change", yes_no(s.change_password)),
+                ("Authentication", listed(s.authentication_schemes.as_ref())),
+                ("Resource types", listed(s.resource_types.as_ref())),
+                ("Schemas", listed(s.schemas.as_ref())),
+            ],
+        }
+    }
+}
+
+/// Runs the connection test against the app's target, with the client provisioning uses.
 pub async fn probe(state: &AppState, record: &domain::AppRecord) -> UiResult<ProbeView> {
-    let _ = (engine(state)?, record);
-    Err(domain::Error::Internal("the connection probe is not built yet".into()).into())
+    let report = engine(state)?.test_connection(record).await?;
+    Ok(ProbeView::of(&report))
 }
