@@ -180,6 +180,24 @@ impl Ui {
             !source.contains("<script>alert(1)"),
             "page {name} shows a displayName unescaped"
         );
+        // Every visible form control has a label (for screen readers and keyboard users).
+        let unlabelled = self
+            .client
+            .execute(
+                r#"return Array.from(document.querySelectorAll("input, select, textarea"))
+                    .filter(e => e.type !== "hidden")
+                    .filter(e => !e.labels || e.labels.length === 0)
+                    .filter(e => !e.getAttribute("aria-label"))
+                    .map(e => e.outerHTML);"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            unlabelled,
+            json!([]),
+            "page {name} has form controls without a label"
+        );
     }
 
     async fn find(&self, css: &str) -> fantoccini::elements::Element {

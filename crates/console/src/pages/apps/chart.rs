@@ -72,8 +72,10 @@ pub fn build(entries: &[LogEntry], now: Timestamp, truncated: bool) -> Chart {
         .iter()
         .enumerate()
         .map(|(i, &(successes, failures))| {
-            let success_h = scale(successes);
-            let failure_h = scale(failures).min(HEIGHT - success_h);
+            // The bar's height is its total's; failures are what is left above successes.
+            let total_h = scale(successes + failures).min(HEIGHT);
+            let success_h = scale(successes).min(total_h);
+            let failure_h = total_h - success_h;
             let hour = start
                 .checked_add(SignedDuration::from_hours(i as i64))
                 .unwrap_or(start)

@@ -225,3 +225,52 @@ pub async fn set_enabled(
     }
     Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn loaded(status: Value) -> Loaded {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        Loaded {
+            record: domain::AppRecord {
+                id: "a".into(),
+                tenant_id: "t".into(),
+                name: "peer".into(),
+                enabled: true,
+                spec: Value::Null,
+                sealed_secret: None,
+                state: Value::Null,
+                created: now,
+                updated: now,
+            },
+            header: AppHeader {
+                name: "peer".into(),
+                q: "peer".into(),
+                state: text(&status, &["state"]),
+                badge: "",
+                tab: "overview",
+            },
+            status,
+        }
+    }
+
+    #[test]
+    fn a_running_cycle_shows_its_share_done() {
+        let status = serde_json::json!({
+            "state": "initial cycle",
+            "cycle": {"kind": "initial", "phase": "users", "done": 250, "total": 1000},
+        });
+        let p = progress_of(&loaded(status)).unwrap();
+        assert_eq!((p.done, p.total, p.percent), (250, 1000, 25));
+        assert_eq!((p.kind.as_str(), p.phase.as_str()), ("initial", "users"));
+    }
+
+    #[test]
+    fn no_cycle_no_progress_and_an_empty_total_is_not_a_division_by_zero() {
+        assert!(progress_of(&loaded(serde_json::json!({"state": "in sync", "cycle": null}))).is_none());
+        let status = serde_json::json!({"cycle": {"kind": "reconcile", "done": 0, "total": 0}});
+        assert_eq!(progress_of(&loaded(status)).unwrap().percent, 0);
+    }
+}
