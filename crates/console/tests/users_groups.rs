@@ -258,6 +258,11 @@ async fn editing_a_user_patches_it_and_a_stale_version_is_refused() {
         None,
         "an emptied field is removed"
     );
+    assert_eq!(
+        stored.body.get("active"),
+        None,
+        "an untouched field stays as it was"
+    );
     assert_eq!(text(&stored, &[ENTERPRISE, "department"]), Some("Sales"));
     assert_eq!(
         stored.body["emails"],
@@ -493,8 +498,40 @@ async fn rule_preview_counts_matches_additions_and_removals() {
     let page = b.htmx("/ui/groups/preview", &[("rule", rule)]).await;
     page.has("<strong>5</strong> of 5 users match. Saving the rule would add <strong>5</strong> and remove <strong>0</strong>.");
 
+    // Without JavaScript: the group's page, the typed rule in the editor, the same counts.
+    let page = b
+        .submit(
+            "/ui/groups/preview",
+            &[("rule", rule), ("group_id", &group)],
+        )
+        .await;
+    page.expect(200)
+        .has("<nav aria-label=\"Sections\">")
+        .has("Members (3)")
+        .has(">user.department -in [&#34;Sales&#34;, &#34;Marketing&#34;]</textarea>")
+        .has("<strong>5</strong> of 5 users match. Saving the rule would add <strong>2</strong> and remove <strong>0</strong>.");
+
     // The preview wrote nothing.
     assert_eq!(c.member_ids(&group).await.len(), 3);
+}
+
+#[tokio::test]
+async fn group_page_shows_the_first_100_members_and_counts_them_all() {
+    let c = Console::start().await;
+    for i in 0..101 {
+        c.user(&format!("u{i:03}@example.com"), in_department("Sales"))
+            .await;
+    }
+    let group = dynamic_group(&c, "Everyone", r#"user.department -eq "Sales""#).await;
+    let b = c.browser().await;
+    let page = b.get(&format!("/ui/groups/{group}")).await;
+    page.expect(200)
+        .has("Members (101)")
+        .has("The first 100 by name.");
+    let members = page.html.split_once("<ul class=\"members\">").unwrap().1;
+    assert_eq!(members.matches("<li><a href=\"/ui/users/").count(), 100);
+    assert!(members.contains(">u099@example.com</a>"));
+    assert!(!members.contains(">u100@example.com</a>"));
 }
 
 #[tokio::test]

@@ -73,27 +73,36 @@ impl EditForm {
         }
     }
 
-    /// The PATCH that makes `current` say what the form says. An empty field removes the
-    /// attribute (a `replace` with `""` does, RFC 7644 §3.5.2.3 leniency of the service).
-    fn patch(&self, current: &StoredResource) -> Value {
-        let replace = |path: &str, value: &str| json!({ "op": "replace", "path": path, "value": value.trim() });
-        let mut ops = vec![
-            replace("displayName", &self.display_name),
-            replace("name.givenName", &self.given_name),
-            replace("name.familyName", &self.family_name),
-            replace("title", &self.title),
-            replace(&format!("{ENTERPRISE}:department"), &self.department),
+    /// The PATCH that makes `current` say what the form says, one operation per field the
+    /// form changed; `None` when it changed nothing. An emptied field is removed (a `replace`
+    /// with `""` removes, as for Entra).
+    fn patch(&self, current: &StoredResource) -> Option<Value> {
+        let was = EditForm::of(current);
+        let mut ops = Vec::new();
+        let department = format!("{ENTERPRISE}:department");
+        let fields = [
+            ("displayName", &self.display_name, &was.display_name),
+            ("name.givenName", &self.given_name, &was.given_name),
+            ("name.familyName", &self.family_name, &was.family_name),
+            ("title", &self.title, &was.title),
+            (department.as_str(), &self.department, &was.department),
             // Passed on as text: the schema decides what a boolean is.
-            replace("active", &self.active),
+            ("active", &self.active, &was.active),
         ];
-        let email = self.work_email.trim();
-        let has_work_email = work_email(&Value::Object(current.body.clone())).is_some();
-        if !email.is_empty() {
-            ops.push(replace(&format!("{WORK_EMAIL}.value"), email));
-        } else if has_work_email {
-            ops.push(json!({ "op": "remove", "path": WORK_EMAIL }));
+        for (path, new, old) in fields {
+            if new.trim() != old {
+                ops.push(json!({ "op": "replace", "path": path, "value": new.trim() }));
+            }
         }
-        json!({ "schemas": [scim_proto::PATCH_OP], "Operations": ops })
+        let email = self.work_email.trim();
+        if email != was.work_email {
+            ops.push(if email.is_empty() {
+                json!({ "op": "remove", "path": WORK_EMAIL })
+            } else {
+                json!({ "op": "replace", "path": format!("{WORK_EMAIL}.value"), "value": email })
+            });
+        }
+        (!ops.is_empty()).then(|| json!({ "schemas": [scim_proto::PATCH_OP], "Operations": ops }))
     }
 
     fn if_match(&self) -> Result<Preconditions, Error> {
@@ -120,18 +129,13 @@ pub async fn edit(
     let ctx = ctx(&state, s).await?;
     let current = ctx.get(ResourceKind::User, &id, Load::ALL).await?;
     let form = EditForm::posted(&posted.fields);
-    let result = match form.if_match() {
-        Ok(pre) => ctx
-            .patch(
-                ResourceKind::User,
-                &id,
-                &form.patch(&current),
-                &pre,
-                Load::NONE,
-            )
+    let result = match (form.if_match(), form.patch(&current)) {
+        (Err(e), _) => Err(e.into()),
+        (Ok(_), None) => Ok(()),
+        (Ok(pre), Some(patch)) => ctx
+            .patch(ResourceKind::User, &id, &patch, &pre, Load::NONE)
             .await
             .map(drop),
-        Err(e) => Err(e.into()),
     };
     let e = match result {
         Ok(()) => return Ok(see_other(&format!("/ui/users/{}?saved=1", seg(&id)))),
