@@ -430,13 +430,31 @@ async fn rule_preview_points_at_a_parse_error_with_a_caret() {
         format!("{}^^^^", " ".repeat(rule.find("-eqq").unwrap()))
     );
 
-    // Columns count characters, not bytes; a browser's CRLF ends a line.
-    let rule = "user.displayName -eq \"Jörg Åström\"\r\n  -and user.title -eqq \"x\"";
+    // Columns count characters, not bytes.
+    let rule = "user.displayName -eq \"Jörg Åström\" -and user.title -eqq \"x\"";
+    let page = b.htmx("/ui/groups/preview", &[("rule", rule)]).await;
+    let (line, caret) = caret_under(&page);
+    assert_eq!(line, rule);
+    let column = rule[..rule.find("-eqq").unwrap()].chars().count();
+    assert_eq!((column, rule.find("-eqq").unwrap()), (51, 54));
+    assert_eq!(caret, format!("{}^^^^", " ".repeat(column)));
+
+    // A browser's CRLF ends a line: the error's line is shown, the caret under it.
+    let rule = "user.displayName -eq \"Jörg\"\r\n  -and user.title -eqq \"x\"";
     let page = b.htmx("/ui/groups/preview", &[("rule", rule)]).await;
     let (line, caret) = caret_under(&page);
     assert_eq!(line, "  -and user.title -eqq \"x\"");
     assert_eq!(caret, format!("{}^^^^", " ".repeat(18)));
-    page.has("line 2");
+    page.has("Line 2, the error marked with carets");
+    let rule = "user.title -eqq \"x\"\r\n  -and user.department -eq \"S\"";
+    let page = b.htmx("/ui/groups/preview", &[("rule", rule)]).await;
+    assert_eq!(
+        caret_under(&page),
+        (
+            "user.title -eqq \"x\"".to_owned(),
+            format!("{}^^^^", " ".repeat(11))
+        )
+    );
 
     // Without JavaScript, the Preview button answers with the whole page.
     let page = b
