@@ -269,7 +269,10 @@ mod tests {
 
     #[test]
     fn no_cycle_no_progress_and_an_empty_total_is_not_a_division_by_zero() {
-        assert!(progress_of(&loaded(serde_json::json!({"state": "in sync", "cycle": null}))).is_none());
+        assert!(progress_of(&loaded(
+            serde_json::json!({"state": "in sync", "cycle": null})
+        ))
+        .is_none());
         let status = serde_json::json!({"cycle": {"kind": "reconcile", "done": 0, "total": 0}});
         assert_eq!(progress_of(&loaded(status)).unwrap().percent, 0);
     }
