@@ -117,15 +117,29 @@ impl Console {
 
     /// A browser that has not signed in.
     pub fn anonymous(&self) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         Browser {
             client: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            jar,
             base: self.base.clone(),
             csrf: String::new(),
         }
+    }
+
+    /// GET `path` of the API with `token`: the status and the JSON body.
+    pub async fn api_with(&self, token: &str, path: &str) -> (u16, Value) {
+        let resp = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     /// A request to the API (`/scim/v2/…`, `/api/v1/…`) with the admin token.
@@ -294,6 +308,18 @@ pub fn unescape(s: &str) -> String {
         .replace("&#38;", "&")
 }
 
+/// The text of `s` between the first `start` and the next `end`.
+#[track_caller]
+pub fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
+    let from = s
+        .find(start)
+        .map(|i| i + start.len())
+        .unwrap_or_else(|| panic!("`{start}` is not in:\n{s}"));
+    let rest = s.get(from..).unwrap_or_default();
+    rest.get(..rest.find(end).unwrap_or(rest.len()))
+        .unwrap_or_default()
+}
+
 /// A query-string value, percent-encoded.
 pub fn q(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
@@ -302,6 +328,7 @@ pub fn q(value: &str) -> String {
 /// A cookie-keeping client, like a browser without JavaScript (or with htmx: [`Browser::htmx`]).
 pub struct Browser {
     client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
     base: String,
     /// The session's CSRF token, once signed in.
     pub csrf: String,
@@ -320,6 +347,55 @@ impl Browser {
     pub async fn get(&self, path: &str) -> Page {
         self.page(self.client.get(format!("{}{path}", self.base)))
             .await
+    }
+
+    /// GET with extra request headers.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.page(req).await
+    }
+
+    /// Posts exactly `fields`, with extra request headers.
+    pub async fn post_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.page(req).await
+    }
+
+    fn ui_url(&self) -> reqwest::Url {
+        format!("{}/ui/", self.base).parse().unwrap()
+    }
+
+    /// Puts a cookie (`name=value`) in the jar, as a forger would.
+    pub fn set_cookie(&self, cookie: &str) {
+        self.jar
+            .add_cookie_str(&format!("{cookie}; Path=/ui"), &self.ui_url());
+    }
+
+    /// The value of a cookie the browser would send to `/ui`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        let header = self.jar.cookies(&self.ui_url())?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, v)| *k == name && !v.is_empty())
+            .map(|(_, v)| v.to_owned())
     }
 
     /// Posts exactly `fields` (no CSRF token unless given).
