@@ -9,9 +9,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use domain::{Clock, Load, ResourceKind, Scope, Store, StoredResource, Tenant};
+use domain::secret::Sealer;
+use domain::target::Target;
+use domain::{AppRecord, Clock, Load, ResourceKind, Scope, Store, StoredResource, Tenant};
+use engine::{AppSpec, Engine, TargetFactory};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
+use scim_client::{ClientConfig, Credentials, ScimClient};
 use serde_json::Value;
 use server::auth::{generate_token, new_token_info};
 use server::{AppState, ServerConfig};
@@ -60,8 +64,37 @@ impl Drop for Console {
     }
 }
 
+/// Bearer targets built the way the binary builds them.
+struct Targets {
+    sealer: Sealer,
+}
+
+impl TargetFactory for Targets {
+    fn target(&self, app: &AppRecord) -> Result<Arc<dyn Target>, String> {
+        let spec: AppSpec = serde_json::from_value(app.spec.clone()).map_err(|e| e.to_string())?;
+        let credentials = match &app.sealed_secret {
+            Some(s) => Credentials::Bearer(self.sealer.open(s).map_err(|e| e.to_string())?),
+            None => Credentials::None,
+        };
+        let config = ClientConfig::new(spec.url, credentials);
+        Ok(Arc::new(
+            ScimClient::new(config).map_err(|e| e.to_string())?,
+        ))
+    }
+}
+
 impl Console {
     pub async fn start() -> Console {
+        Console::start_with(false).await
+    }
+
+    /// With the provisioning engine running, for the apps pages. Apps provision into the
+    /// tenant `target` of the same server: [`Console::target_token`] reaches it.
+    pub async fn with_engine() -> Console {
+        Console::start_with(true).await
+    }
+
+    async fn start_with(engine: bool) -> Console {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&dir.path().join("scimitar.db")).unwrap());
@@ -72,7 +105,19 @@ impl Console {
             token_cache_ttl: std::time::Duration::ZERO,
             ..ServerConfig::default()
         };
-        let state = AppState::new(store.clone(), clock.clone(), config);
+        let mut state = AppState::new(store.clone(), clock.clone(), config);
+        if engine {
+            let sealer = Sealer::new(&Sealer::generate_key());
+            let engine = Engine::new(
+                store.clone(),
+                clock.clone(),
+                Arc::new(Targets {
+                    sealer: sealer.clone(),
+                }),
+            );
+            engine.start();
+            state = state.with_engine(engine, sealer);
+        }
         let app = server::app_with(state.clone(), web_console::router());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -91,6 +136,23 @@ impl Console {
         };
         console.token = console.new_token("test admin", &Scope::ALL).await;
         console
+    }
+
+    /// A SCIM token of a new tenant `target`, the downstream app of [`Console::with_engine`]
+    /// tests (`{base}/scim/v2`).
+    pub async fn target_token(&self) -> String {
+        let target = self.store.create_tenant("target").await.unwrap();
+        let secret = generate_token();
+        let info = new_token_info(
+            &target.id,
+            "downstream",
+            &secret,
+            vec![Scope::ScimRead, Scope::ScimWrite],
+            self.clock.now(),
+            None,
+        );
+        self.store.insert_token(&info).await.unwrap();
+        secret
     }
 
     /// A new token of tenant `default`.

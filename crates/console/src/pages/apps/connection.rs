@@ -173,18 +173,21 @@ pub async fn new_form(s: Session) -> UiResult {
 pub async fn create(State(state): State<AppState>, posted: Posted) -> UiResult {
     let s = &posted.session;
     let form = ConnectionForm::posted(&posted.fields, false);
-    let failed = |error: String| {
+    let failed = |error: String, status: axum::http::StatusCode| {
         let page = NewPage {
             chrome: s.chrome("apps"),
             form: form.clone(),
             error: Some(error),
         };
-        (axum::http::StatusCode::BAD_REQUEST, render(&page))
+        (status, render(&page))
     };
     let mut body = Map::new();
     body.insert("name".into(), form.name.clone().into());
     if let Err(e) = form.apply(&mut body, posted.fields.get("secret")) {
-        return Ok(axum::response::IntoResponse::into_response(failed(e)));
+        return Ok(axum::response::IntoResponse::into_response(failed(
+            e,
+            axum::http::StatusCode::BAD_REQUEST,
+        )));
     }
     let created = server::apps::settings::create(
         State(state.clone()),
@@ -200,9 +203,13 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> UiResult {
                 seg(&form.name)
             )))
         }
-        Err(e) if e.parts().0.is_client_error() => Ok(axum::response::IntoResponse::into_response(
-            failed(crate::page::message_of(e)),
-        )),
+        Err(e) if e.parts().0.is_client_error() => {
+            let status = e.parts().0;
+            Ok(axum::response::IntoResponse::into_response(failed(
+                crate::page::message_of(e),
+                status,
+            )))
+        }
         Err(e) => Err(e.into()),
     }
 }
