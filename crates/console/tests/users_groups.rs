@@ -115,7 +115,7 @@ async fn users_list_searches_with_a_scim_filter_and_shows_a_bad_filter_beside_th
         .has("(invalidFilter)")
         // The rest of the page is there: navigation, search box, the (empty) table.
         .has("<nav aria-label=\"Sections\">")
-        .has("id=\"user-filter\"")
+        .has("id=\"list-filter\"")
         .has("aria-invalid=\"true\"")
         .has("<th scope=\"col\">userName</th>")
         .lacks("alice@example.com</a>");

@@ -5,6 +5,7 @@
 mod apps;
 mod groups;
 mod inbound;
+mod listing;
 mod tokens;
 mod users;
 

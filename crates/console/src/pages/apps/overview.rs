@@ -170,42 +170,53 @@ pub async fn progress(
     }))
 }
 
-/// Lets the held deletions through (spec §4.6: allow the deletes).
+/// What the overview's engine buttons do.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    /// Lets the held deletions through (spec §4.6: allow the deletes).
+    Approve,
+    /// Refuses the held deletions: nothing is deleted; the app starts over with a full cycle,
+    /// which holds again if the cause (users removed from scope by mistake) is still there.
+    Reject,
+    /// Starts the app over with a full cycle (spec §4.1 restart).
+    Restart,
+}
+
+async fn act(state: &AppState, name: &str, posted: &Posted, action: Action) -> UiResult {
+    let loaded = load(state, &posted.session, name, "overview").await?;
+    let engine = super::engine(state)?;
+    match action {
+        Action::Approve => {
+            engine.approve_deletions(&loaded.record).await?;
+        }
+        Action::Reject | Action::Restart => engine.restart(&loaded.record).await?,
+    }
+    tracing::info!(app = %name, ?action, "app action from the console");
+    Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
+}
+
 pub async fn approve(
     State(state): State<AppState>,
     Path(name): Path<String>,
     posted: Posted,
 ) -> UiResult {
-    let loaded = load(&state, &posted.session, &name, "overview").await?;
-    super::engine(&state)?
-        .approve_deletions(&loaded.record)
-        .await?;
-    tracing::info!(app = %name, "held deletions approved in the console");
-    Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
+    act(&state, &name, &posted, Action::Approve).await
 }
 
-/// Refuses the held deletions: nothing is deleted; the app starts over with a full cycle, which
-/// holds again if the cause (users removed from scope by mistake) is still there.
 pub async fn reject(
     State(state): State<AppState>,
     Path(name): Path<String>,
     posted: Posted,
 ) -> UiResult {
-    let loaded = load(&state, &posted.session, &name, "overview").await?;
-    super::engine(&state)?.restart(&loaded.record).await?;
-    tracing::info!(app = %name, "held deletions rejected in the console; app restarted");
-    Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
+    act(&state, &name, &posted, Action::Reject).await
 }
 
-/// Starts the app over with a full cycle (spec §4.1 restart).
 pub async fn restart(
     State(state): State<AppState>,
     Path(name): Path<String>,
     posted: Posted,
 ) -> UiResult {
-    let loaded = load(&state, &posted.session, &name, "overview").await?;
-    super::engine(&state)?.restart(&loaded.record).await?;
-    Ok(see_other(&format!("/ui/apps/{}", loaded.header.q)))
+    act(&state, &name, &posted, Action::Restart).await
 }
 
 /// Turns provisioning on or off (`enabled=true|false`).
