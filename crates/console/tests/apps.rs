@@ -419,3 +419,101 @@ async fn inbound_requests_and_their_records() {
         .has("0 of 2 processed");
     b.get("/ui/inbound/nope").await.expect(404).has("not found");
 }
+
+/// Polls the overview until it shows `text`, the test clock moving a second a poll.
+async fn overview_until(c: &Console, b: &Browser, text: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        c.clock.advance(1);
+        let page = b.get("/ui/apps/peer").await;
+        if page.html.contains(text) {
+            return page.html;
+        }
+        if std::time::Instant::now() >= deadline {
+            let record = c.store.app(&c.tenant.id, "peer").await.unwrap().unwrap();
+            panic!(
+                "the overview never showed {text:?}:\n{}\nstate: {}",
+                page.html, record.state
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn held_deletions_are_rejected_and_nothing_is_deleted() {
+    let (c, b, _) = with_app().await;
+    for name in ["carol@example.com", "dave@example.com"] {
+        c.user(name, json!({})).await;
+    }
+    let spec = app_spec(&c).await;
+    b.submit(
+        "/ui/apps/peer/connection",
+        &[
+            ("url", spec["url"].as_str().unwrap()),
+            ("auth", "bearer"),
+            ("scope", "all"),
+            ("deletion_threshold", "1"),
+            ("matching", "userName"),
+        ],
+    )
+    .await
+    .expect(200);
+    b.submit("/ui/apps/peer/enabled", &[("enabled", "true")])
+        .await
+        .expect(303);
+    overview_until(&c, &b, ">in sync<").await;
+    let target = c.store.tenant_by_name("target").await.unwrap().unwrap();
+    let in_target = || async {
+        c.store
+            .walk(&target.id, ResourceKind::User, 0, 1000, domain::Load::NONE)
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(in_target().await, 3);
+
+    // Three deletions against a threshold of one: held.
+    for name in ["babs@example.com", "carol@example.com", "dave@example.com"] {
+        let (_, list) = c
+            .api(
+                reqwest::Method::GET,
+                &format!(
+                    "/scim/v2/Users?filter={}",
+                    support::q(&format!("userName eq \"{name}\""))
+                ),
+                None,
+            )
+            .await;
+        let id = list["Resources"][0]["id"].as_str().unwrap().to_owned();
+        c.api(
+            reqwest::Method::DELETE,
+            &format!("/scim/v2/Users/{id}"),
+            None,
+        )
+        .await;
+    }
+    let held = overview_until(&c, &b, "id=\"reject-deletions\"").await;
+    assert!(held.contains("Deletions held"), "{held}");
+    let kept = in_target().await;
+    assert!(kept >= 2, "the held deletions were sent: {kept} left");
+
+    // Reject: nothing is deleted; the app starts over with a full cycle. The users deleted in
+    // the directory keep their accounts in the app (a full cycle reads the directory, where
+    // they are gone), and the app goes on with other changes.
+    b.submit("/ui/apps/peer/reject", &[]).await.expect(303);
+    overview_until(&c, &b, ">in sync<").await;
+    assert_eq!(in_target().await, kept, "a rejected deletion was sent");
+    c.user("erin@example.com", json!({})).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while in_target().await != kept + 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app did not go on after the rejection"
+        );
+        c.clock.advance(1);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let logs = b.get("/ui/apps/peer/logs").await;
+    logs.expect(200).has("stagedDelete");
+}
