@@ -107,6 +107,17 @@ pub enum AppCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Why a user is (not) in the app's scope, and what the next cycle would send for them.
+    /// Nothing is sent.
+    Explain {
+        name: String,
+        /// The user's id in the directory.
+        #[arg(long)]
+        user: String,
+        /// Print the API's JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the provisioning log, newest first.
     Logs {
         name: String,
@@ -295,6 +306,20 @@ pub async fn run(args: AppArgs) -> anyhow::Result<()> {
                 print::json(&result);
             } else {
                 print::provision(&result);
+            }
+        }
+        AppCmd::Explain { name, user, json } => {
+            let result = client
+                .call(
+                    Method::GET,
+                    &format!("/apps/{}/explain?user={}", enc(&name), enc(&user)),
+                    None,
+                )
+                .await?;
+            if json {
+                print::json(&result);
+            } else {
+                print::explain(&result);
             }
         }
         AppCmd::Logs {

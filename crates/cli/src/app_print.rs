@@ -188,6 +188,35 @@ pub fn plan(plan: &Value) {
     );
 }
 
+/// `app explain`: the scope decision, then each operation the next cycle would send.
+pub fn explain(result: &Value) {
+    println!(
+        "{} ({}): {}",
+        text(at(result, "displayName")),
+        text(at(result, "userId")),
+        if at(result, "assigned") == &Value::Bool(true) {
+            "assigned"
+        } else {
+            "not assigned"
+        }
+    );
+    println!("  {}", text(at(result, "reason")));
+    let operations = items(at(result, "operations"));
+    if operations.is_empty() {
+        println!("  the next cycle sends nothing for this user");
+    }
+    for op in operations {
+        println!(
+            "  would {}: {}",
+            text(at(op, "action")),
+            at(op, "operation")
+        );
+    }
+    for d in items(at(result, "deferred")) {
+        println!("  later: {}", text(d));
+    }
+}
+
 pub fn provision(result: &Value) {
     println!(
         "{}: {} ({})",

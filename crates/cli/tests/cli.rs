@@ -621,6 +621,21 @@ async fn apps_of_the_config_file_are_created_at_start_and_managed_with_the_cli()
     );
     assert!(!ok);
     assert!(err.contains("nobody") && err.contains("404"), "{err}");
+    let (status, ada) = send(
+        reqwest::Method::POST,
+        &format!("{}/Users", server.base),
+        "boot-token",
+        Some(json!({"userName": "ada@example.com"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let ada = ada["id"].as_str().unwrap();
+    let (ok, out, err) = app_cli(&server, "boot-token", &["explain", "wiki", "--user", ada]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("not assigned") && out.contains("out of scope"),
+        "{out}"
+    );
     server.stop();
 
     // The next start finds the app unchanged and the key in place.
@@ -710,6 +725,7 @@ fn app_help_explains_the_subcommands() {
         "restart",
         "approve-deletions",
         "test",
+        "explain",
         "SCIMITAR_URL",
         "SCIMITAR_TOKEN",
     ] {

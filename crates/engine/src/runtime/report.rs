@@ -298,10 +298,9 @@ impl WorkerCtx {
             .plan
             .operations
             .iter()
-            .map(|op| {
-                let (action, detail) = user_op_json(op);
-                json!({"action": action, "operation": detail})
-            })
+            .map(user_op_json)
+            .filter(|(action, _)| *action != "skip")
+            .map(|(action, detail)| json!({"action": action, "operation": detail}))
             .collect();
         Ok(json!({
             "userId": user.source_id,

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{name}/plan", post(ops::plan))
         .route("/apps/{name}/provision", post(ops::provision))
         .route("/apps/{name}/logs", get(ops::logs))
+        .route("/apps/{name}/explain", get(ops::explain))
         .route("/apps/{name}/restart", post(ops::restart))
         .route("/apps/{name}/approve-deletions", post(ops::approve))
         .route("/apps/{name}/test-connection", post(probe::test_connection))

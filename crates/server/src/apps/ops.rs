@@ -179,6 +179,25 @@ pub async fn provision(
     ))
 }
 
+/// `GET /apps/{name}/explain?user=ID`: why the user is (not) in the app's scope and what the
+/// next cycle would send for them; nothing is sent.
+pub async fn explain(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<ScimResponse> {
+    let record = find(&state, &p, &name).await?;
+    let (engine, _) = engine(&state)?;
+    let params = params(query.as_deref());
+    let user = param(&params, "user").ok_or_else(|| {
+        Error::InvalidValue("parameter `user` (the user's id in the directory) is required".into())
+    })?;
+    Ok(ScimResponse::ok(
+        engine.context(&record)?.explain_user(user).await?,
+    ))
+}
+
 pub async fn logs(
     State(state): State<AppState>,
     p: Principal,

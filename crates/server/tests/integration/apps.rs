@@ -841,3 +841,72 @@ async fn a_dynamic_group_assigned_to_an_app_drives_joiners_and_movers() {
     eprintln!("dynamic group → app: joiner {joiner_ms} ms (seen after {created:?}), mover out {mover_ms} ms");
     assert!(l.target_user("other@example.com").await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_says_why_a_user_is_in_scope_and_what_would_be_sent() {
+    let l = live().await;
+    let (status, _, text) = l
+        .admin(Method::POST, "/api/v1/apps", Some(l.app_body("crm")))
+        .await;
+    assert_eq!(status, 201, "{text}");
+    let ada = l.user("ada@example.com").await;
+
+    let (status, why, text) = l
+        .admin(
+            Method::GET,
+            &format!("/api/v1/apps/crm/explain?user={ada}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(why["assigned"], json!(false));
+    assert_eq!(
+        why["reason"],
+        json!("out of scope: not assigned to the app; never provisioned: nothing to send")
+    );
+    assert_eq!(why["operations"], json!([]));
+
+    l.admin(
+        Method::POST,
+        "/api/v1/apps/crm/assignments",
+        Some(json!({"type": "User", "id": ada})),
+    )
+    .await;
+    let (_, why, _) = l
+        .admin(
+            Method::GET,
+            &format!("/api/v1/apps/crm/explain?user={ada}"),
+            None,
+        )
+        .await;
+    assert_eq!(why["assigned"], json!(true));
+    assert!(
+        why["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("in scope (assigned"),
+        "{why}"
+    );
+    assert_eq!(why["operations"][0]["action"], json!("create"));
+    assert_eq!(
+        why["operations"][0]["operation"]["request"]["body"]["userName"],
+        json!("ada@example.com")
+    );
+    assert_eq!(why["targetId"], Value::Null);
+
+    // Nothing was sent: the target tenant has no user.
+    let (_, list, _) = l
+        .send(Method::GET, "/scim/v2/Users", &l.target_token, None)
+        .await;
+    assert_eq!(list["totalResults"], json!(0));
+
+    let (status, body, _) = l.admin(Method::GET, "/api/v1/apps/crm/explain", None).await;
+    assert_eq!(
+        (status, body["scimType"].clone()),
+        (400, json!("invalidValue"))
+    );
+    let (status, _, _) = l
+        .admin(Method::GET, "/api/v1/apps/crm/explain?user=nobody", None)
+        .await;
+    assert_eq!(status, 404);
+}
