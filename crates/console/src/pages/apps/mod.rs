@@ -269,7 +269,10 @@ async fn list(State(state): State<AppState>, s: Session) -> UiResult {
             enabled: record.enabled,
             badge: badge_of(&label),
             state: label,
-            last_cycle: text(&status, &["lastCycleEnd"]),
+            last_cycle: text(&status, &["lastCycleEnd"])
+                .parse::<jiff::Timestamp>()
+                .map(crate::page::short_time)
+                .unwrap_or_default(),
             users: number(&status, &["counts", "usersActive"]),
             groups: number(&status, &["counts", "groupsActive"]),
             successes: number(&status, &["totals", "successes"]),

@@ -87,9 +87,9 @@ pub async fn show(State(state): State<AppState>, s: Session, Path(name): Path<St
         format!(
             "{} since {} (attempt {}, next at {}): {}",
             text(q, &["reason"]),
-            text(q, &["since"]),
+            or_never(text(q, &["since"])),
             text(q, &["attempts"]),
-            text(q, &["nextAttempt"]),
+            or_never(text(q, &["nextAttempt"])),
             text(q, &["error"])
         )
     });
@@ -140,11 +140,12 @@ pub async fn show(State(state): State<AppState>, s: Session, Path(name): Path<St
     }))
 }
 
+/// A timestamp of the status as the console shows it; "never" when there is none.
 fn or_never(s: String) -> String {
-    if s.is_empty() {
-        "never".into()
-    } else {
-        s
+    match s.parse::<jiff::Timestamp>() {
+        Ok(t) => crate::page::short_time(t),
+        Err(_) if s.is_empty() => "never".into(),
+        Err(_) => s,
     }
 }
 
