@@ -48,7 +48,8 @@ pub struct StorageArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server: SCIM at /scim/v2, admin API at /api/v1, health at /healthz.
+    /// Run the server: SCIM at /scim/v2, admin API at /api/v1, the web console at /ui, health
+    /// at /healthz, metrics at /metrics.
     Serve(ServeArgs),
     /// Manage tenants (isolated directories).
     #[command(subcommand)]

@@ -138,7 +138,8 @@ pub async fn bootstrap(
         store.insert_token(&info).await?;
         eprintln!(
             "\nFirst start: an admin token for tenant `default` was created. It is shown only now:\n\n    {secret}\n\n\
-             Use it as `Authorization: Bearer <token>`. Create more with `scimitar token create`.\n"
+             Use it as `Authorization: Bearer <token>`, or to sign in to the web console at /ui.\n\
+             Create more with `scimitar token create`.\n"
         );
     }
     Ok(())
@@ -184,7 +185,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "scimitar listening; SCIM base URL http://{addr}/scim/v2");
+    tracing::info!(%addr, "scimitar listening; SCIM base URL http://{addr}/scim/v2 (web console: http://{addr}/ui)");
     axum::serve(listener, server::app_with(state, web_console::router()))
         .with_graceful_shutdown(shutdown_signal())
         .await
