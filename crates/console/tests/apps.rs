@@ -170,6 +170,20 @@ async fn a_mapping_is_evaluated_live_and_an_error_points_at_its_position() {
         unescape(between(&page.html, "data-ok=\"true\">", "<")),
         r#""Sales""#
     );
+    // Without JavaScript, "Evaluate" posts the whole form and gets the page with every result.
+    let fields: Vec<(&str, String)> = row(r#"Join(" ", [givenName], [surname])"#, "expression")
+        .into_iter()
+        .filter(|(k, _)| *k != "row")
+        .chain([("action", "evaluate".to_owned())])
+        .collect();
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = b.submit("/ui/apps/peer/mappings", &fields).await;
+    page.expect(200).has("<title>peer: mappings");
+    assert_eq!(
+        unescape(between(&page.html, "data-ok=\"true\">", "<")),
+        r#""Babs Jensen""#
+    );
+
     let mut nobody = row("givenName", "attribute");
     nobody[0].1 = "nobody@example.com".into();
     eval(nobody).await.has("no User with id or userName");
