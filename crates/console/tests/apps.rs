@@ -455,7 +455,7 @@ async fn overview_until(c: &Console, b: &Browser, text: &str) -> String {
 }
 
 #[tokio::test]
-async fn held_deletions_are_rejected_and_nothing_is_deleted() {
+async fn rejected_deletions_are_not_sent_and_held_again_until_approved() {
     let (c, b, _) = with_app().await;
     for name in ["carol@example.com", "dave@example.com"] {
         c.user(name, json!({})).await;
@@ -512,18 +512,18 @@ async fn held_deletions_are_rejected_and_nothing_is_deleted() {
     let kept = in_target().await;
     assert!(kept >= 2, "the held deletions were sent: {kept} left");
 
-    // Reject: nothing is deleted; the app starts over with a full cycle. The users deleted in
-    // the directory keep their accounts in the app (a full cycle reads the directory, where
-    // they are gone), and the app goes on with other changes.
+    // Reject: nothing is sent; the app starts over with a full cycle, which finds the
+    // accounts of the deleted users again (its orphans phase) and holds them again.
     b.submit("/ui/apps/peer/reject", &[]).await.expect(303);
-    overview_until(&c, &b, ">in sync<").await;
+    overview_until(&c, &b, "id=\"reject-deletions\"").await;
     assert_eq!(in_target().await, kept, "a rejected deletion was sent");
-    c.user("erin@example.com", json!({})).await;
+    // Approved, they are sent.
+    b.submit("/ui/apps/peer/approve", &[]).await.expect(303);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while in_target().await != kept + 1 {
+    while in_target().await != 0 {
         assert!(
             std::time::Instant::now() < deadline,
-            "the app did not go on after the rejection"
+            "the approved deletions were not sent"
         );
         c.clock.advance(1);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -24,6 +24,9 @@ pub enum CycleKind {
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Users,
+    /// The app's user shadows whose source is gone (deleted while no change reached the app,
+    /// or before a restart): their accounts are deprovisioned like any deletion.
+    Orphans,
     Groups,
     /// Reconciliation only: the target's accounts, looking for ones nobody provisioned.
     Target,

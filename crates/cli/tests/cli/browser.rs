@@ -6,6 +6,7 @@
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the
 //! test says so and passes, unless `SCIMITAR_REQUIRE_BROWSER=1` (set by `.ci/run`).
 
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +25,12 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Ends ChromeDriver and the Chromium it started (its process group), also when the test
+    /// failed before closing the session.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -49,6 +55,7 @@ async fn start_driver(program: &PathBuf) -> Driver {
     let port = free_port();
     let child = Command::new(program)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -332,6 +332,7 @@ impl Worker {
         };
         let kind = match cycle.phase {
             Phase::Users => ResourceKind::User,
+            Phase::Orphans => return self.orphan_page(cycle, now).await,
             Phase::Groups => ResourceKind::Group,
             Phase::Target => return self.target_page(cycle, now).await,
         };
@@ -358,7 +359,7 @@ impl Worker {
         match (last, cycle.phase) {
             (Some(seq), _) if n == PAGE => cycle.after = seq.to_string(),
             (_, Phase::Users) => {
-                cycle.phase = Phase::Groups;
+                cycle.phase = Phase::Orphans;
                 cycle.after = String::new();
             }
             (_, Phase::Groups) if cycle.kind == CycleKind::Reconcile => {
@@ -393,6 +394,54 @@ impl Worker {
             return Ok(Step::Worked("finished the cycle".into()));
         }
         Ok(Step::Worked(format!("cycle page of {n} {}s", kind.name())))
+    }
+
+    /// A page of the app's user shadows (by source id, from `cycle.after`); those whose source
+    /// user no longer exists are planned like a deletion in the source (and counted against
+    /// the deletion threshold). The users phase cannot see them: it reads the directory.
+    async fn orphan_page(&mut self, mut cycle: Cycle, now: Timestamp) -> Result<Step> {
+        let shadows = self
+            .ctx
+            .store
+            .shadows_after(&self.ctx.app_id, ResourceKind::User, &cycle.after, PAGE)
+            .await?;
+        let mut batch = Batch::default();
+        for shadow in &shadows {
+            if shadow.state == domain::ShadowState::Deleted || shadow.target_id.is_none() {
+                continue;
+            }
+            let source = self
+                .ctx
+                .store
+                .get(
+                    &self.ctx.tenant_id,
+                    ResourceKind::User,
+                    &shadow.source_id,
+                    domain::Load::NONE,
+                )
+                .await?;
+            if source.is_none() {
+                batch.add(ResourceKind::User, &shadow.source_id);
+            }
+        }
+        let orphans = batch.users.len();
+        match shadows.last() {
+            Some(last) if shadows.len() == PAGE => cycle.after.clone_from(&last.source_id),
+            _ => {
+                cycle.phase = Phase::Groups;
+                cycle.after = String::new();
+            }
+        }
+        let cycle_id = cycle.id.clone();
+        let summary = self
+            .process_with_cycle(batch, &cycle_id, Some(cycle), false, now)
+            .await?;
+        if summary.held {
+            return Ok(Step::Held);
+        }
+        Ok(Step::Worked(format!(
+            "{orphans} account(s) whose user is gone from the directory"
+        )))
     }
 
     /// The last phase of a reconciliation: a page of the target's accounts, each one no

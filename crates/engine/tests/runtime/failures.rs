@@ -206,3 +206,52 @@ fn info() -> domain::schema::ResourceSchema<'static> {
         Box::leak(Box::new(domain::schema::Registry::builtin()));
     registry.info(ResourceKind::User)
 }
+
+#[tokio::test]
+async fn a_restart_deprovisions_accounts_whose_user_is_gone_and_holds_them_past_the_threshold() {
+    let mut s = spec();
+    s.scope = Scope::All;
+    s.deletion_threshold = 2;
+    let w = World::new(s).await;
+    let mut users = Vec::new();
+    for i in 0..4 {
+        users.push(w.user(&format!("o{i}@example.com"), json!({})).await);
+    }
+    let mut worker = w.worker().await;
+    w.sync(&mut worker).await;
+    assert_eq!(w.target_users("o0@example.com").await.len(), 1);
+
+    // Three users are deleted, and the held deletions are rejected: a restart. The new full
+    // cycle reads the directory, where they are gone, and still finds their accounts through
+    // the shadows: held again, nothing sent.
+    for u in users.iter().take(3) {
+        w.delete(ResourceKind::User, &u.id).await;
+    }
+    assert_eq!(w.sync(&mut worker).await, Step::Held);
+    worker.restart().await.unwrap();
+    assert_eq!(w.sync(&mut worker).await, Step::Held);
+    assert_eq!(w.faults.deletes.load(Ordering::SeqCst), 0);
+    for i in 0..3 {
+        assert_eq!(w.target_users(&format!("o{i}@example.com")).await.len(), 1);
+    }
+
+    // Approved: the orphans are deleted, the user still in the directory stays.
+    assert!(worker.approve_deletions().await.unwrap());
+    w.sync(&mut worker).await;
+    for i in 0..3 {
+        assert!(w
+            .target_users(&format!("o{i}@example.com"))
+            .await
+            .is_empty());
+    }
+    assert_eq!(w.target_users("o3@example.com").await.len(), 1);
+    assert_eq!(w.faults.deletes.load(Ordering::SeqCst), 3);
+    assert!(worker.state().cycle.is_none(), "the cycle finished");
+
+    // Within the threshold, a restart deletes a lost user's account without holding.
+    w.delete(ResourceKind::User, &users[3].id).await;
+    worker.restart().await.unwrap();
+    w.sync(&mut worker).await;
+    assert!(w.target_users("o3@example.com").await.is_empty());
+    assert!(worker.state().held.is_none());
+}
