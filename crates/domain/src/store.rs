@@ -190,6 +190,17 @@ pub trait Store: Send + Sync + 'static {
         after: &str,
         limit: usize,
     ) -> Result<Vec<Shadow>>;
+    /// The app's shadows of `kind` with `source_id > after`, ordered by source id, at most
+    /// `limit`, that link a target account (not deleted) to a source object no longer in
+    /// `tenant_id`: accounts whose user or group is gone.
+    async fn orphan_shadows(
+        &self,
+        app_id: &str,
+        tenant_id: &str,
+        kind: ResourceKind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Shadow>>;
     /// Shadows due at or before `now` (of any kind), earliest first, at most `limit`.
     async fn due_shadows(&self, app_id: &str, now: Timestamp, limit: usize) -> Result<Vec<Shadow>>;
     /// Counts of the app's shadows per (kind, state), and how many are in escrow (attempts > 0).

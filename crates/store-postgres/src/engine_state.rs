@@ -118,6 +118,35 @@ pub(crate) async fn shadows_after(
     .await
 }
 
+pub(crate) async fn orphan_shadows(
+    conn: &Conn<'_>,
+    app_id: &str,
+    tenant_id: &str,
+    kind: ResourceKind,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<Shadow>> {
+    collect_shadows(
+        conn,
+        &format!(
+            "SELECT {SHADOW_COLUMNS} FROM shadows
+             WHERE app_id = $1 AND kind = $2 AND source_id > $3
+               AND state <> 'deleted' AND target_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM resources r
+                               WHERE r.tenant_id = $4 AND r.kind = $2 AND r.id = source_id)
+             ORDER BY source_id LIMIT $5"
+        ),
+        &[
+            &app_id,
+            &kind.name(),
+            &after,
+            &tenant_id,
+            &limit_to_sql(limit),
+        ],
+    )
+    .await
+}
+
 /// No tie-breaker after `due`: the partial index `shadows_due` gives this order as it is,
 /// where a second key would sort every shadow due at the same instant (a whole failed batch)
 /// to return the first few.

@@ -433,6 +433,19 @@ impl domain::Store for PgStore {
         engine_state::shadows_after(&c, app_id, kind, after, limit).await
     }
 
+    async fn orphan_shadows(
+        &self,
+        app_id: &str,
+        tenant_id: &str,
+        kind: ResourceKind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Shadow>> {
+        let client = self.db.client().await?;
+        let c = Conn::from(&client);
+        engine_state::orphan_shadows(&c, app_id, tenant_id, kind, after, limit).await
+    }
+
     async fn due_shadows(&self, app_id: &str, now: Timestamp, limit: usize) -> Result<Vec<Shadow>> {
         let client = self.db.client().await?;
         let c = Conn::from(&client);

@@ -141,6 +141,28 @@ pub(crate) fn shadows_after(
     )
 }
 
+pub(crate) fn orphan_shadows(
+    conn: &Connection,
+    app_id: &str,
+    tenant_id: &str,
+    kind: ResourceKind,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<Shadow>> {
+    collect_shadows(
+        conn,
+        &format!(
+            "SELECT {SHADOW_COLUMNS} FROM shadows
+             WHERE app_id = ?1 AND kind = ?2 AND source_id > ?3
+               AND state <> 'deleted' AND target_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM resources r
+                               WHERE r.tenant_id = ?4 AND r.kind = ?2 AND r.id = source_id)
+             ORDER BY source_id LIMIT ?5"
+        ),
+        params![app_id, kind.name(), after, tenant_id, limit_to_sql(limit)],
+    )
+}
+
 pub(crate) fn due_shadows(
     conn: &Connection,
     app_id: &str,

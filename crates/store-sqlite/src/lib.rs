@@ -484,6 +484,22 @@ impl domain::Store for SqliteStore {
             .await
     }
 
+    async fn orphan_shadows(
+        &self,
+        app_id: &str,
+        tenant_id: &str,
+        kind: ResourceKind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Shadow>> {
+        let (app_id, tenant_id, after) =
+            (app_id.to_owned(), tenant_id.to_owned(), after.to_owned());
+        self.read(move |conn| {
+            engine_state::orphan_shadows(conn, &app_id, &tenant_id, kind, &after, limit)
+        })
+        .await
+    }
+
     async fn due_shadows(&self, app_id: &str, now: Timestamp, limit: usize) -> Result<Vec<Shadow>> {
         let app_id = app_id.to_owned();
         self.read(move |conn| engine_state::due_shadows(conn, &app_id, now, limit))

@@ -68,6 +68,7 @@ macro_rules! store_suite {
             provisioning::assigned_among,
             provisioning::shadows_round_trip,
             provisioning::shadows_after_pages,
+            provisioning::orphan_shadows_are_those_whose_source_is_gone,
             provisioning::due_shadows_in_due_order,
             provisioning::shadow_counts,
             provisioning::engine_commits_are_atomic,

@@ -527,6 +527,80 @@ pub async fn shadows_after_pages(store: Arc<dyn Store>) {
         .is_empty());
 }
 
+pub async fn orphan_shadows_are_those_whose_source_is_gone(store: Arc<dyn Store>) {
+    let t = tenant_with_app(&store).await;
+    let other = tenant(&store, "other").await;
+    let mut live = Vec::new();
+    for i in 0..3 {
+        live.push(user(&store, &t, &format!("live{i}@example.com")).await.id);
+    }
+    // A user of another tenant with a shadow's id is no source of this app's tenant.
+    let elsewhere = user(&store, &other, "elsewhere@example.com").await.id;
+    let mut shadows: Vec<Shadow> = live
+        .iter()
+        .chain([&elsewhere])
+        .map(|id| shadow("a1", ResourceKind::User, id))
+        .collect();
+    let gone: Vec<Shadow> = (0..5)
+        .map(|i| shadow("a1", ResourceKind::User, &format!("gone{i}")))
+        .collect();
+    shadows.extend(gone.clone());
+    // Not orphans: already deleted in the target, or never created there.
+    shadows.push(Shadow {
+        state: ShadowState::Deleted,
+        ..shadow("a1", ResourceKind::User, "gone-deleted")
+    });
+    shadows.push(Shadow::pending(
+        "a1",
+        ResourceKind::User,
+        "gone-pending",
+        at(1),
+    ));
+    shadows.push(shadow("a1", ResourceKind::Group, "gone-group"));
+    commit(&store, "a1", shadows, vec![]).await;
+
+    let mut after = String::new();
+    let mut seen = Vec::new();
+    loop {
+        let page = store
+            .orphan_shadows("a1", &t, ResourceKind::User, &after, 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().map(|s| s.source_id.clone()));
+        match page.last() {
+            Some(last) if page.len() == 2 => after.clone_from(&last.source_id),
+            _ => break,
+        }
+    }
+    let mut want: Vec<String> = gone.iter().map(|s| s.source_id.clone()).collect();
+    want.push(elsewhere);
+    want.sort();
+    assert_eq!(seen, want);
+    assert_eq!(
+        store
+            .orphan_shadows("a1", &t, ResourceKind::Group, "", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Deleting a live user makes its shadow an orphan.
+    store
+        .delete(&t, ResourceKind::User, &live[0], None, at(50))
+        .await
+        .unwrap();
+    let now: Vec<String> = store
+        .orphan_shadows("a1", &t, ResourceKind::User, "", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.source_id)
+        .collect();
+    assert!(now.contains(&live[0]), "{now:?}");
+    assert_eq!(now.len(), want.len() + 1);
+}
+
 pub async fn due_shadows_in_due_order(store: Arc<dyn Store>) {
     let t = tenant_with_app(&store).await;
     store.put_app(&app("a2", &t, "app2")).await.unwrap();

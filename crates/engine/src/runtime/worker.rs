@@ -403,26 +403,17 @@ impl Worker {
         let shadows = self
             .ctx
             .store
-            .shadows_after(&self.ctx.app_id, ResourceKind::User, &cycle.after, PAGE)
+            .orphan_shadows(
+                &self.ctx.app_id,
+                &self.ctx.tenant_id,
+                ResourceKind::User,
+                &cycle.after,
+                PAGE,
+            )
             .await?;
         let mut batch = Batch::default();
         for shadow in &shadows {
-            if shadow.state == domain::ShadowState::Deleted || shadow.target_id.is_none() {
-                continue;
-            }
-            let source = self
-                .ctx
-                .store
-                .get(
-                    &self.ctx.tenant_id,
-                    ResourceKind::User,
-                    &shadow.source_id,
-                    domain::Load::NONE,
-                )
-                .await?;
-            if source.is_none() {
-                batch.add(ResourceKind::User, &shadow.source_id);
-            }
+            batch.add(ResourceKind::User, &shadow.source_id);
         }
         let orphans = batch.users.len();
         match shadows.last() {
