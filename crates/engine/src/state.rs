@@ -43,6 +43,15 @@ pub struct Cycle {
     pub done: u64,
     pub total: u64,
     pub started: Timestamp,
+    /// Whether the app had accounts in the target when the cycle started: only then can some
+    /// belong to users no longer in the directory (the orphans phase). A cycle saved before
+    /// this field existed sweeps.
+    #[serde(default = "sweep_by_default")]
+    pub sweep_orphans: bool,
+}
+
+fn sweep_by_default() -> bool {
+    true
 }
 
 /// Why an app is quarantined (spec §4.3 reasons).

@@ -263,6 +263,8 @@ impl Worker {
             )
             .await?
             .total;
+        let counts = self.ctx.store.shadow_counts(&self.ctx.app_id).await?;
+        let sweep_orphans = counts.users_active + counts.users_disabled > 0;
         self.state.settings = Some(self.ctx.settings_fingerprint());
         self.state.cycle = Some(Cycle {
             id: uuid::Uuid::new_v4().to_string(),
@@ -272,6 +274,7 @@ impl Worker {
             done: 0,
             total,
             started: now,
+            sweep_orphans,
         });
         tracing::info!(app = %self.ctx.name, ?kind, total, "provisioning cycle started");
         self.save_state().await
@@ -359,7 +362,11 @@ impl Worker {
         match (last, cycle.phase) {
             (Some(seq), _) if n == PAGE => cycle.after = seq.to_string(),
             (_, Phase::Users) => {
-                cycle.phase = Phase::Orphans;
+                cycle.phase = if cycle.sweep_orphans {
+                    Phase::Orphans
+                } else {
+                    Phase::Groups
+                };
                 cycle.after = String::new();
             }
             (_, Phase::Groups) if cycle.kind == CycleKind::Reconcile => {
