@@ -36,6 +36,7 @@ const PAGES: &[&str] = &[
     "/ui/groups/g1/progress",
     "/ui/inbound",
     "/ui/inbound/r1",
+    "/ui/schemas",
     "/ui/tokens",
     "/ui/tenants",
 ];
@@ -68,6 +69,8 @@ const FORMS: &[&str] = &[
     "/ui/groups/g1/rule",
     "/ui/groups/g1/rule/remove",
     "/ui/groups/g1/explain",
+    "/ui/schemas",
+    "/ui/schemas/remove",
 ];
 
 async fn assert_signed_out(b: &Browser, why: &str) {

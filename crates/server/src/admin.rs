@@ -20,7 +20,7 @@ pub fn routes() -> Router<AppState> {
         .fallback(crate::scim::no_route)
 }
 
-async fn list_schemas(State(state): State<AppState>, p: Principal) -> ApiResult<ScimResponse> {
+pub async fn list_schemas(State(state): State<AppState>, p: Principal) -> ApiResult<ScimResponse> {
     p.require(Scope::Admin)?;
     let mut items = Vec::new();
     for json in state.store.extension_schemas(&p.tenant_id).await? {
@@ -49,7 +49,7 @@ async fn get_schema(
 
 /// Registers (or replaces) a tenant extension schema. The whole registry is rebuilt first, so a
 /// definition that clashes with another is refused before anything is stored.
-async fn put_schema(
+pub async fn put_schema(
     State(state): State<AppState>,
     p: Principal,
     ScimBody(body): ScimBody,
@@ -77,7 +77,7 @@ async fn put_schema(
     })
 }
 
-async fn delete_schema(
+pub async fn delete_schema(
     State(state): State<AppState>,
     p: Principal,
     Path(uri): Path<String>,

@@ -570,6 +570,7 @@ async fn an_admin_runs_an_app_from_the_browser() {
         ("/ui/users", "19-users"),
         ("/ui/groups", "20-groups"),
         ("/ui/inbound", "21-inbound"),
+        ("/ui/schemas", "21-schemas"),
         ("/ui/tokens", "22-tokens"),
         ("/ui/tenants", "23-tenants"),
     ] {

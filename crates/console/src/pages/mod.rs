@@ -6,6 +6,7 @@ mod apps;
 mod groups;
 mod inbound;
 mod listing;
+mod schemas;
 mod tokens;
 mod users;
 
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .merge(apps::routes())
         .merge(groups::routes())
         .merge(inbound::routes())
+        .merge(schemas::routes())
         .merge(tokens::routes())
         .merge(users::routes())
 }
