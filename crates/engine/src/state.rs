@@ -28,6 +28,8 @@ pub enum Phase {
     /// or before a restart): their accounts are deprovisioned like any deletion.
     Orphans,
     Groups,
+    /// The same for the app's group shadows.
+    GroupOrphans,
     /// Reconciliation only: the target's accounts, looking for ones nobody provisioned.
     Target,
 }

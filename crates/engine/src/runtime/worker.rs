@@ -335,7 +335,8 @@ impl Worker {
         };
         let kind = match cycle.phase {
             Phase::Users => ResourceKind::User,
-            Phase::Orphans => return self.orphan_page(cycle, now).await,
+            Phase::Orphans => return self.orphan_page(cycle, ResourceKind::User, now).await,
+            Phase::GroupOrphans => return self.orphan_page(cycle, ResourceKind::Group, now).await,
             Phase::Groups => ResourceKind::Group,
             Phase::Target => return self.target_page(cycle, now).await,
         };
@@ -367,6 +368,10 @@ impl Worker {
                 } else {
                     Phase::Groups
                 };
+                cycle.after = String::new();
+            }
+            (_, Phase::Groups) if cycle.sweep_orphans => {
+                cycle.phase = Phase::GroupOrphans;
                 cycle.after = String::new();
             }
             (_, Phase::Groups) if cycle.kind == CycleKind::Reconcile => {
@@ -403,42 +408,60 @@ impl Worker {
         Ok(Step::Worked(format!("cycle page of {n} {}s", kind.name())))
     }
 
-    /// A page of the app's user shadows (by source id, from `cycle.after`); those whose source
-    /// user no longer exists are planned like a deletion in the source (and counted against
-    /// the deletion threshold). The users phase cannot see them: it reads the directory.
-    async fn orphan_page(&mut self, mut cycle: Cycle, now: Timestamp) -> Result<Step> {
+    /// A page of the app's shadows of `kind` (by source id, from `cycle.after`) whose source
+    /// is gone from the directory: planned like a deletion in the source (and counted against
+    /// the deletion threshold). The users and groups phases cannot see them: they read the
+    /// directory.
+    async fn orphan_page(
+        &mut self,
+        mut cycle: Cycle,
+        kind: ResourceKind,
+        now: Timestamp,
+    ) -> Result<Step> {
         let shadows = self
             .ctx
             .store
             .orphan_shadows(
                 &self.ctx.app_id,
                 &self.ctx.tenant_id,
-                ResourceKind::User,
+                kind,
                 &cycle.after,
                 PAGE,
             )
             .await?;
         let mut batch = Batch::default();
         for shadow in &shadows {
-            batch.add(ResourceKind::User, &shadow.source_id);
+            batch.add(kind, &shadow.source_id);
         }
-        let orphans = batch.users.len();
+        let orphans = shadows.len();
+        let mut finished = false;
         match shadows.last() {
             Some(last) if shadows.len() == PAGE => cycle.after.clone_from(&last.source_id),
-            _ => {
+            _ if kind == ResourceKind::User => {
                 cycle.phase = Phase::Groups;
                 cycle.after = String::new();
             }
+            _ if cycle.kind == CycleKind::Reconcile => {
+                cycle.phase = Phase::Target;
+                cycle.after = "1".to_owned();
+            }
+            _ => finished = true,
         }
         let cycle_id = cycle.id.clone();
+        let next = (!finished).then_some(cycle);
         let summary = self
-            .process_with_cycle(batch, &cycle_id, Some(cycle), false, now)
+            .process_with_cycle(batch, &cycle_id, next, finished, now)
             .await?;
         if summary.held {
             return Ok(Step::Held);
         }
+        if finished {
+            tracing::info!(app = %self.ctx.name, id = %cycle_id, "provisioning cycle finished");
+            return Ok(Step::Worked("finished the cycle".into()));
+        }
         Ok(Step::Worked(format!(
-            "{orphans} account(s) whose user is gone from the directory"
+            "{orphans} {}(s) whose source is gone from the directory",
+            kind.name().to_lowercase()
         )))
     }
 

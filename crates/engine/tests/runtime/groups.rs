@@ -177,3 +177,37 @@ async fn a_put_dialect_target_gets_whole_groups_and_no_patch() {
         log.details
     );
 }
+
+#[tokio::test]
+async fn a_restart_deletes_target_groups_whose_group_is_gone() {
+    let mut s = spec();
+    s.scope = Scope::All;
+    let w = World::new(s).await;
+    let a = w.user("oa@example.com", json!({})).await;
+    let gone = w
+        .create(
+            ResourceKind::Group,
+            json!({"displayName": "Gone", "members": [{"value": a.id}]}),
+        )
+        .await;
+    w.create(ResourceKind::Group, json!({"displayName": "Kept"}))
+        .await;
+    let mut worker = w.worker().await;
+    w.sync(&mut worker).await;
+    target_group(&w, "Gone").await;
+
+    // Deleted in the directory; the app is restarted before the change reaches it: the full
+    // cycle (which reads the directory) finds the target group through its shadow.
+    w.delete(ResourceKind::Group, &gone.id).await;
+    worker.restart().await.unwrap();
+    w.sync(&mut worker).await;
+    let left = w
+        .peer_client
+        .find(ResourceKind::Group, "displayName", "Gone")
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "the orphaned group is deleted: {left:?}");
+    target_group(&w, "Kept").await;
+    assert_eq!(w.target_users("oa@example.com").await.len(), 1);
+    assert!(worker.state().cycle.is_none(), "the cycle finished");
+}
