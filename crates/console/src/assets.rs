@@ -21,7 +21,7 @@ pub fn routes() -> Router<AppState> {
             "/static/console-1.js",
             get(|| file("text/javascript", CONSOLE_JS)),
         )
-        .route("/static/style-1.css", get(|| file("text/css", STYLE)))
+        .route("/static/style-2.css", get(|| file("text/css", STYLE)))
 }
 
 async fn file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
