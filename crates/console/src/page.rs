@@ -122,3 +122,40 @@ pub fn seg(s: &str) -> String {
         .collect::<String>()
         .replace('+', "%20")
 }
+
+/// An error in a text the admin typed, pointed at: the line it is on, and a caret line under
+/// its span.
+#[derive(Debug, Clone, Default)]
+pub struct Located {
+    pub message: String,
+    /// 1-based.
+    pub line_no: usize,
+    pub line: String,
+    pub caret: String,
+}
+
+/// Where the error `message` at the byte range `start..end` of `text` is, as `cli`'s
+/// `lang::Located` prints it: columns in characters; a span over several lines is underlined to
+/// the end of its first line.
+pub fn locate(text: &str, start: usize, end: usize, message: &str) -> Located {
+    let start = start.min(text.len());
+    let before = text.get(..start).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text
+        .get(start..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |i| start + i);
+    let line = text.get(line_start..line_end).unwrap_or_default();
+    let column = text.get(line_start..start).map_or(0, |s| s.chars().count());
+    let width = text
+        .get(start..end.clamp(start, line_end))
+        .map_or(0, |s| s.chars().count())
+        .max(1);
+    Located {
+        message: message.to_owned(),
+        line_no: before.matches('\n').count() + 1,
+        // Tabs would move the caret; one space each keeps the columns.
+        line: line.replace('\t', " "),
+        caret: format!("{}{}", " ".repeat(column), "^".repeat(width)),
+    }
+}

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use domain::{Scope, TokenInfo};
 use rand::RngCore as _;
 use serde::Deserialize;
-use server::auth::{generate_token, hash_token, new_token_info};
+use server::auth::{generate_token, hash_token, live_token, new_token_info};
 use server::AppState;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
@@ -146,14 +146,8 @@ impl IntoResponse for SignInRequired {
 /// The session of a request, from its cookie: a live session token with the admin scope.
 pub async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let secret = cookie(headers, SESSION_COOKIE)?;
-    let hash = hash_token(secret);
-    let token = state.token(&hash).await.ok().flatten()?;
-    let now = state.clock.now();
-    let live = bool::from(token.hash.ct_eq(&hash))
-        && !token.revoked
-        && token.expires.is_none_or(|e| e > now)
-        && token.name.starts_with(SESSION_TOKEN_NAME)
-        && token.scopes.contains(&Scope::Admin);
+    let token = live_token(state, secret).await.ok()?;
+    let live = token.name.starts_with(SESSION_TOKEN_NAME) && token.scopes.contains(&Scope::Admin);
     if !live {
         return None;
     }
@@ -271,22 +265,10 @@ async fn login_page(
 
 /// Checks an admin token for signing in; the message says what is wrong.
 async fn sign_in_token(state: &AppState, secret: &str) -> Result<TokenInfo, String> {
-    let hash = hash_token(secret.trim());
-    let token = state
-        .store
-        .token_by_hash(&hash)
-        .await
-        .map_err(|e| format!("the store could not be asked: {e}"))?
-        .filter(|t| bool::from(t.hash.ct_eq(&hash)))
-        .ok_or(
-            "that token is not valid: paste an admin token as `scimitar token create` printed it",
-        )?;
-    if token.revoked {
-        return Err("that token has been revoked".into());
-    }
-    if token.expires.is_some_and(|e| e <= state.clock.now()) {
-        return Err("that token has expired".into());
-    }
+    let token = live_token(state, secret.trim()).await.map_err(|e| {
+        let (_, _, message) = e.parts();
+        format!("{message}: paste an admin token as `scimitar token create` printed it")
+    })?;
     if !token.scopes.contains(&Scope::Admin) {
         return Err("that token has no `admin` scope; the console needs an admin token".into());
     }

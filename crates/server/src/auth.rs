@@ -77,25 +77,9 @@ impl Principal {
     }
 }
 
-/// Resolves the bearer token of a request.
-pub async fn authenticate(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-) -> Result<Principal, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::Unauthorized(
-            "authentication required: send `Authorization: Bearer <token>`".into(),
-        ));
-    };
-    let value = value.to_str().unwrap_or_default().trim();
-    let secret = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => {
-            return Err(ApiError::Unauthorized(
-                "the Authorization header must use the Bearer scheme".into(),
-            ))
-        }
-    };
+/// The token whose secret this is, if it may be used now: known (compared in constant time),
+/// not revoked, not expired. Checks are cached for `token_cache_ttl`.
+pub async fn live_token(state: &AppState, secret: &str) -> Result<TokenInfo, ApiError> {
     let hash = hash_token(secret);
     let token = state
         .token(&hash)
@@ -116,6 +100,29 @@ pub async fn authenticate(
             "the bearer token has expired".into(),
         ));
     }
+    Ok(token)
+}
+
+/// Resolves the bearer token of a request.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Principal, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::Unauthorized(
+            "authentication required: send `Authorization: Bearer <token>`".into(),
+        ));
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    let secret = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => {
+            return Err(ApiError::Unauthorized(
+                "the Authorization header must use the Bearer scheme".into(),
+            ))
+        }
+    };
+    let token = live_token(state, secret).await?;
     Ok(Principal {
         tenant_id: token.tenant_id,
         token_id: token.id,

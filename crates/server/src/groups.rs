@@ -155,7 +155,8 @@ pub async fn show(
     Ok(ScimResponse::ok(state_json(&ctx, &group).await?))
 }
 
-fn rule_patch(value: Option<&str>) -> Value {
+/// The PATCH that sets (`Some`) or removes (`None`) a group's membership rule.
+pub fn rule_patch(value: Option<&str>) -> Value {
     let path = format!("{DYNAMIC_GROUP_SCHEMA}:membershipRule");
     let op = match value {
         Some(rule) => json!({ "op": "replace", "path": path, "value": rule }),

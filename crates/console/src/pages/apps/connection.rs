@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use serde_json::{Map, Value};
 use server::AppState;
 
-use super::{load, save_settings, settings_body, text, AppHeader};
+use super::{json_text, load, save_settings, settings_body, AppHeader};
 use crate::form::{Fields, Posted};
 use crate::page::{render, see_other, seg, Chrome, UiResult};
 use crate::session::Session;
@@ -35,22 +35,22 @@ impl ConnectionForm {
         let spec = &record.spec;
         ConnectionForm {
             name: record.name.clone(),
-            url: text(spec, &["url"]),
-            auth: match text(spec, &["auth", "type"]).as_str() {
+            url: json_text(spec, &["url"]),
+            auth: match json_text(spec, &["auth", "type"]).as_str() {
                 "" => "bearer".into(),
                 other => other.into(),
             },
-            token_url: text(spec, &["auth", "token_url"]),
-            client_id: text(spec, &["auth", "client_id"]),
-            oauth_scope: text(spec, &["auth", "scope"]),
+            token_url: json_text(spec, &["auth", "token_url"]),
+            client_id: json_text(spec, &["auth", "client_id"]),
+            oauth_scope: json_text(spec, &["auth", "scope"]),
             has_secret: record.sealed_secret.is_some(),
-            scope: text(spec, &["scope"]),
+            scope: json_text(spec, &["scope"]),
             provision_groups: spec
                 .get("provision_groups")
                 .and_then(Value::as_bool)
                 .unwrap_or(true),
-            deprovisioning: text(spec, &["deprovisioning"]),
-            deletion_threshold: text(spec, &["deletion_threshold"]),
+            deprovisioning: json_text(spec, &["deprovisioning"]),
+            deletion_threshold: json_text(spec, &["deletion_threshold"]),
             matching: spec
                 .get("matching")
                 .and_then(Value::as_array)
@@ -61,7 +61,7 @@ impl ConnectionForm {
                         .join(", ")
                 })
                 .unwrap_or_default(),
-            reconcile_minutes: text(spec, &["reconcile_minutes"]),
+            reconcile_minutes: json_text(spec, &["reconcile_minutes"]),
             enabled: record.enabled,
         }
     }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use server::AppState;
 
-use super::{load, pretty, text, AppHeader};
+use super::{json_text, load, pretty, AppHeader};
 use crate::page::{render, seg, short_time, Chrome, UiResult};
 use crate::session::Session;
 
@@ -31,7 +31,7 @@ fn row(e: &LogEntry) -> LogRow {
         at: short_time(e.at),
         kind: e.kind.name(),
         source_id: e.source_id.clone(),
-        display: text(&e.details, &["displayName"]),
+        display: json_text(&e.details, &["displayName"]),
         action: e.action.clone(),
         status: e.status.as_str(),
         reason: e.reason.clone(),
@@ -202,9 +202,9 @@ pub async fn detail(
         .map(|st| {
             st.iter()
                 .map(|x| Step {
-                    name: text(x, &["name"]),
-                    status: text(x, &["status"]),
-                    description: text(x, &["description"]),
+                    name: json_text(x, &["name"]),
+                    status: json_text(x, &["status"]),
+                    description: json_text(x, &["description"]),
                 })
                 .collect()
         })

@@ -14,7 +14,7 @@ use mapping_lang::expr::{self, Span};
 use serde_json::{json, Value};
 use server::AppState;
 
-use super::{load, resolve_user, save_settings, settings_body, text, AppHeader};
+use super::{json_text, load, resolve_user, save_settings, settings_body, AppHeader};
 use crate::form::{Fields, Posted};
 use crate::page::{render, Chrome, UiResult};
 use crate::session::Session;
@@ -57,11 +57,11 @@ fn rows_of(spec: &Value) -> Vec<Row> {
                     ("none", "")
                 };
                 Row {
-                    target: text(m, &["target"]),
+                    target: json_text(m, &["target"]),
                     kind: kind.into(),
                     value: value.into(),
-                    default: text(m, &["default"]),
-                    apply: match text(m, &["apply"]).as_str() {
+                    default: json_text(m, &["default"]),
+                    apply: match json_text(m, &["apply"]).as_str() {
                         "create" => "create".into(),
                         _ => "always".into(),
                     },
@@ -146,22 +146,13 @@ fn setting_of(r: &Row) -> Value {
     m
 }
 
-/// A caret line under `span` of `text` (in characters, as the browser shows them).
-fn caret(text: &str, span: Span) -> String {
-    let column = text.get(..span.start).map_or(0, |s| s.chars().count());
-    let width = text
-        .get(span.start..span.end)
-        .map_or(1, |s| s.chars().count())
-        .max(1);
-    format!("{}{}", " ".repeat(column), "^".repeat(width))
-}
-
 fn failed(message: String, text: &str, span: Span) -> Evaluated {
+    let at = crate::page::locate(text, span.start, span.end, &message);
     Evaluated {
         ok: false,
         error: message,
-        text: text.to_owned(),
-        caret: caret(text, span),
+        text: at.line,
+        caret: at.caret,
         value: String::new(),
     }
 }

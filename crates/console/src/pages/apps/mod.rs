@@ -16,10 +16,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use domain::{AppRecord, Error, Load, ResourceKind, StoredResource};
 use serde_json::Value;
-use server::scim::service::Ctx;
 use server::AppState;
 
 use crate::page::{render, seg, Chrome, UiResult};
+pub use crate::pages::json_text;
 use crate::session::Session;
 
 pub fn routes() -> Router<AppState> {
@@ -108,7 +108,7 @@ pub async fn load(
         .await?
         .ok_or_else(|| Error::NotFound(format!("app `{name}` not found")))?;
     let status = server::apps::settings::status_of(state, &record).await?;
-    let label = text(&status, &["state"]);
+    let label = json_text(&status, &["state"]);
     Ok(Loaded {
         header: AppHeader {
             name: record.name.clone(),
@@ -133,22 +133,6 @@ pub fn engine(state: &AppState) -> UiResult<&engine::Engine> {
     })
 }
 
-/// The text at a path of a JSON document ("" when absent; numbers and booleans as text).
-pub fn text(v: &Value, path: &[&str]) -> String {
-    let mut at = v;
-    for key in path {
-        match at.get(key) {
-            Some(next) => at = next,
-            None => return String::new(),
-        }
-    }
-    match at {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// The number at a path of a JSON document (0 when absent).
 pub fn number(v: &Value, path: &[&str]) -> u64 {
     let mut at = v;
@@ -168,62 +152,39 @@ pub fn pretty(v: &Value) -> String {
 
 /// A user named by id or by userName.
 pub async fn resolve_user(state: &AppState, s: &Session, given: &str) -> UiResult<StoredResource> {
-    let given = given.trim();
-    if given.is_empty() {
-        return Err(Error::InvalidValue("give a user's userName or id".into()).into());
-    }
-    let ctx = Ctx::new(state, s.principal.clone()).await?;
-    if let Ok(user) = ctx.get(ResourceKind::User, given, Load::NONE).await {
-        return Ok(user);
-    }
-    resolve_by(&ctx, ResourceKind::User, "userName", given).await
+    resolve(state, s, ResourceKind::User, "userName", given).await
 }
 
 /// A group named by id or by displayName.
 pub async fn resolve_group(state: &AppState, s: &Session, given: &str) -> UiResult<StoredResource> {
-    let given = given.trim();
-    if given.is_empty() {
-        return Err(Error::InvalidValue("give a group's displayName or id".into()).into());
-    }
-    let ctx = Ctx::new(state, s.principal.clone()).await?;
-    if let Ok(group) = ctx.get(ResourceKind::Group, given, Load::NONE).await {
-        return Ok(group);
-    }
-    resolve_by(&ctx, ResourceKind::Group, "displayName", given).await
+    resolve(state, s, ResourceKind::Group, "displayName", given).await
 }
 
-async fn resolve_by(
-    ctx: &Ctx,
+async fn resolve(
+    state: &AppState,
+    s: &Session,
     kind: ResourceKind,
     attribute: &str,
-    value: &str,
+    given: &str,
 ) -> UiResult<StoredResource> {
-    let quoted = value.replace('\\', "\\\\").replace('"', "\\\"");
-    let request = server::scim::list::ListRequest {
-        filter: Some(format!("{attribute} eq \"{quoted}\"")),
-        count: Some(2),
-        attributes: Some("id".into()),
-        ..Default::default()
-    };
-    let list = server::scim::list::run(ctx, &[kind], &request, "").await?;
-    let ids: Vec<String> = list
-        .get("Resources")
-        .and_then(Value::as_array)
-        .map(|rs| rs.iter().map(|r| text(r, &["id"])).collect())
-        .unwrap_or_default();
-    match ids.as_slice() {
-        [id] => Ok(ctx.get(kind, id, Load::NONE).await?),
-        [] => Err(Error::NotFound(format!(
-            "no {} with id or {attribute} `{value}`",
-            kind.name()
+    let given = given.trim();
+    if given.is_empty() {
+        return Err(Error::InvalidValue(format!(
+            "give a {}'s {attribute} or id",
+            kind.name().to_lowercase()
         ))
-        .into()),
-        _ => Err(Error::InvalidValue(format!(
-            "several {}s have {attribute} `{value}`; give the id",
-            kind.name()
-        ))
-        .into()),
+        .into());
     }
+    let ctx = crate::pages::ctx(state, s).await?;
+    crate::pages::find(&ctx, kind, attribute, given, Load::NONE)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no {} with id or {attribute} `{given}`",
+                kind.name()
+            ))
+            .into()
+        })
 }
 
 /// A user or group as the console names it.
@@ -262,14 +223,14 @@ async fn list(State(state): State<AppState>, s: Session) -> UiResult {
     let mut apps = Vec::new();
     for record in state.store.list_apps(Some(&s.principal.tenant_id)).await? {
         let status = server::apps::settings::status_of(&state, &record).await?;
-        let label = text(&status, &["state"]);
+        let label = json_text(&status, &["state"]);
         apps.push(AppRow {
             q: seg(&record.name),
             name: record.name.clone(),
             enabled: record.enabled,
             badge: badge_of(&label),
             state: label,
-            last_cycle: text(&status, &["lastCycleEnd"])
+            last_cycle: json_text(&status, &["lastCycleEnd"])
                 .parse::<jiff::Timestamp>()
                 .map(crate::page::short_time)
                 .unwrap_or_default(),
@@ -279,7 +240,7 @@ async fn list(State(state): State<AppState>, s: Session) -> UiResult {
             failures: number(&status, &["totals", "failures"]),
             quarantined: status.get("quarantine").is_some_and(|q| !q.is_null()),
             held: status.get("held").is_some_and(|h| !h.is_null()),
-            url: text(&record.spec, &["url"]),
+            url: json_text(&record.spec, &["url"]),
         });
     }
     apps.sort_by(|a, b| a.name.cmp(&b.name));

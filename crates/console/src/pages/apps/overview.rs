@@ -8,7 +8,7 @@ use serde_json::Value;
 use server::AppState;
 
 use super::chart::{self, Chart};
-use super::{load, number, text, AppHeader, Loaded};
+use super::{json_text, load, number, AppHeader, Loaded};
 use crate::form::Posted;
 use crate::page::{render, see_other, Chrome, UiResult};
 use crate::session::Session;
@@ -28,8 +28,8 @@ fn progress_of(loaded: &Loaded) -> Option<Progress> {
     let done = number(cycle, &["done"]);
     let total = number(cycle, &["total"]);
     Some(Progress {
-        kind: text(cycle, &["kind"]),
-        phase: text(cycle, &["phase"]),
+        kind: json_text(cycle, &["kind"]),
+        phase: json_text(cycle, &["phase"]),
         done,
         total,
         percent: (done * 100).checked_div(total).unwrap_or(0).min(100),
@@ -76,9 +76,9 @@ pub async fn show(State(state): State<AppState>, s: Session, Path(name): Path<St
         .await?;
     let chart = chart::build(&entries, now, entries.len() >= chart::MAX_ENTRIES);
     let held = st.get("held").filter(|h| !h.is_null()).map(|h| Held {
-        deletions: text(h, &["deletions"]),
-        threshold: text(h, &["threshold"]),
-        since: text(h, &["since"])
+        deletions: json_text(h, &["deletions"]),
+        threshold: json_text(h, &["threshold"]),
+        since: json_text(h, &["since"])
             .parse::<jiff::Timestamp>()
             .map(crate::page::short_time)
             .unwrap_or_default(),
@@ -86,16 +86,19 @@ pub async fn show(State(state): State<AppState>, s: Session, Path(name): Path<St
     let quarantine = st.get("quarantine").filter(|q| !q.is_null()).map(|q| {
         format!(
             "{} since {} (attempt {}, next at {}): {}",
-            text(q, &["reason"]),
-            or_never(text(q, &["since"])),
-            text(q, &["attempts"]),
-            or_never(text(q, &["nextAttempt"])),
-            text(q, &["error"])
+            json_text(q, &["reason"]),
+            or_never(json_text(q, &["since"])),
+            json_text(q, &["attempts"]),
+            or_never(json_text(q, &["nextAttempt"])),
+            json_text(q, &["error"])
         )
     });
     let facts = vec![
-        ("Last cycle ended", or_never(text(st, &["lastCycleEnd"]))),
-        ("Changes waiting", text(st, &["pendingChanges"])),
+        (
+            "Last cycle ended",
+            or_never(json_text(st, &["lastCycleEnd"])),
+        ),
+        ("Changes waiting", json_text(st, &["pendingChanges"])),
         (
             "Users provisioned",
             number(st, &["counts", "usersActive"]).to_string(),
@@ -128,13 +131,13 @@ pub async fn show(State(state): State<AppState>, s: Session, Path(name): Path<St
     Ok(render(&OverviewPage {
         chrome: s.chrome("apps"),
         enabled: loaded.record.enabled,
-        url: text(&loaded.record.spec, &["url"]),
+        url: json_text(&loaded.record.spec, &["url"]),
         running: st.get("running").and_then(Value::as_bool).unwrap_or(false),
         progress: progress_of(&loaded),
         facts,
         held,
         quarantine,
-        last_error: text(st, &["lastError"]),
+        last_error: json_text(st, &["lastError"]),
         chart,
         app: loaded.header,
     }))
@@ -260,7 +263,7 @@ mod tests {
             header: AppHeader {
                 name: "peer".into(),
                 q: "peer".into(),
-                state: text(&status, &["state"]),
+                state: json_text(&status, &["state"]),
                 badge: "",
                 tab: "overview",
             },

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use server::AppState;
 
-use super::{engine, load, pretty, resolve_user, text, AppHeader};
+use super::{engine, json_text, load, pretty, resolve_user, AppHeader};
 use crate::form::Posted;
 use crate::page::{render, Chrome, UiResult};
 use crate::session::Session;
@@ -53,11 +53,11 @@ pub async fn plan(State(state): State<AppState>, s: Session, Path(name): Path<St
         .map(|ops| {
             ops.iter()
                 .map(|op| PlanRow {
-                    object_type: text(op, &["objectType"]),
-                    source_id: text(op, &["sourceId"]),
-                    display_name: text(op, &["displayName"]),
-                    action: text(op, &["action"]),
-                    reason: text(op, &["reason"]),
+                    object_type: json_text(op, &["objectType"]),
+                    source_id: json_text(op, &["sourceId"]),
+                    display_name: json_text(op, &["displayName"]),
+                    action: json_text(op, &["action"]),
+                    reason: json_text(op, &["reason"]),
                     payload: op.get("operation").map(pretty).unwrap_or_default(),
                 })
                 .collect()
@@ -67,7 +67,7 @@ pub async fn plan(State(state): State<AppState>, s: Session, Path(name): Path<St
         chrome: s.chrome("apps"),
         app: loaded.header,
         counts,
-        operations: text(&plan, &["operations"]),
+        operations: json_text(&plan, &["operations"]),
         listed: rows.len(),
         rows,
     }))
@@ -135,22 +135,22 @@ fn provisioned(v: &Value) -> Provisioned {
             .unwrap_or_default()
     };
     Provisioned {
-        result: text(v, &["result"]),
-        user: text(v, &["user", "displayName"]),
+        result: json_text(v, &["result"]),
+        user: json_text(v, &["user", "displayName"]),
         steps: list("steps")
             .iter()
             .map(|s| Step {
-                name: text(s, &["name"]),
-                status: text(s, &["status"]),
-                description: text(s, &["description"]),
+                name: json_text(s, &["name"]),
+                status: json_text(s, &["status"]),
+                description: json_text(s, &["description"]),
             })
             .collect(),
         requests: list("requests")
             .iter()
             .map(|r| Request {
-                method: text(r, &["method"]),
-                path: text(r, &["path"]),
-                status: text(r, &["status"]),
+                method: json_text(r, &["method"]),
+                path: json_text(r, &["path"]),
+                status: json_text(r, &["status"]),
                 request: r
                     .get("request")
                     .filter(|b| !b.is_null())

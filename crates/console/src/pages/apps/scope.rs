@@ -12,8 +12,8 @@ use server::json::ScimBody;
 use server::AppState;
 
 use super::{
-    engine, label_of, load, pretty, resolve_group, resolve_user, save_settings, settings_body,
-    text, AppHeader,
+    engine, json_text, label_of, load, pretty, resolve_group, resolve_user, save_settings,
+    settings_body, AppHeader,
 };
 use crate::form::Posted;
 use crate::page::{render, see_other, Chrome, UiResult};
@@ -77,8 +77,8 @@ async fn page(
     };
     let page = ScopePage {
         chrome: s.chrome("apps"),
-        scope: text(&loaded.record.spec, &["scope"]),
-        scoping: scoping.unwrap_or_else(|| text(&loaded.record.spec, &["scoping"])),
+        scope: json_text(&loaded.record.spec, &["scope"]),
+        scoping: scoping.unwrap_or_else(|| json_text(&loaded.record.spec, &["scoping"])),
         app: loaded.header,
         assignments,
         error,
@@ -205,8 +205,8 @@ pub async fn explain(
     let explained = Explained {
         user: label_of(&user),
         assigned: v.get("assigned").and_then(Value::as_bool).unwrap_or(false),
-        reason: text(&v, &["reason"]),
-        target_id: text(&v, &["targetId"]),
+        reason: json_text(&v, &["reason"]),
+        target_id: json_text(&v, &["targetId"]),
         operations: v
             .get("operations")
             .and_then(Value::as_array)
@@ -214,7 +214,7 @@ pub async fn explain(
                 ops.iter()
                     .map(|o| {
                         (
-                            text(o, &["action"]),
+                            json_text(o, &["action"]),
                             o.get("operation").map(pretty).unwrap_or_default(),
                         )
                     })

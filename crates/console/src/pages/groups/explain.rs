@@ -5,8 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use domain::{dynamic, Error, Load, Query, ResourceKind, StoredResource};
-use scim_filter::{AttrPath, CompValue, CompareOp, Filter, Span};
+use domain::{dynamic, Load, ResourceKind};
 use server::scim::service::Ctx;
 use server::AppState;
 
@@ -33,41 +32,6 @@ pub struct ExplainView {
 #[template(path = "groups_explain.html")]
 struct ExplainFragment {
     explain: ExplainView,
-}
-
-/// The user named by `who`: its id, else its userName (`userName eq`, an exact lookup).
-async fn find_user(ctx: &Ctx, who: &str) -> UiResult<Option<StoredResource>> {
-    match ctx.get(ResourceKind::User, who, Load::ALL).await {
-        Ok(user) => return Ok(Some(user)),
-        Err(server::ApiError::Domain(Error::NotFound(_))) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let query = Query {
-        filter: Some(Filter::Compare {
-            attr: AttrPath {
-                uri: None,
-                name: "userName".into(),
-                sub: None,
-                span: Span::default(),
-            },
-            op: CompareOp::Eq,
-            value: CompValue::String(who.to_owned()),
-            span: Span::default(),
-        }),
-        sort_by: None,
-        descending: false,
-        start_index: 1,
-        count: 1,
-        cursor: None,
-        load: Load::ALL,
-    };
-    let info = ctx.registry.info(ResourceKind::User);
-    let page = ctx
-        .state
-        .store
-        .query(&ctx.principal.tenant_id, ResourceKind::User, &query, &info)
-        .await?;
-    Ok(page.resources.into_iter().next())
 }
 
 /// Explains the group's rule for the user `who`; a problem with the request is the view's
@@ -99,7 +63,9 @@ async fn explain_of(ctx: &Ctx, group_id: &str, who: &str) -> UiResult<(StatusCod
             "Give a userName or a user id.".into(),
         );
     }
-    let Some(user) = find_user(ctx, who).await? else {
+    let Some(user) =
+        crate::pages::find(ctx, ResourceKind::User, "userName", who, Load::ALL).await?
+    else {
         return failed(
             StatusCode::NOT_FOUND,
             format!("There is no user with the userName or id `{who}`."),

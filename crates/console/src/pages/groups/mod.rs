@@ -14,11 +14,10 @@ mod show;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
-use server::scim::service::Ctx;
 use server::AppState;
 
-use crate::page::{seg, UiResult};
-use crate::session::Session;
+use crate::page::seg;
+use crate::pages::ctx;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,11 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/groups/{id}/rule", post(rule::save))
         .route("/groups/{id}/rule/remove", post(rule::remove))
         .route("/groups/{id}/explain", post(explain::explain))
-}
-
-/// The SCIM service acting for the signed-in admin.
-async fn ctx(state: &AppState, s: &Session) -> UiResult<Ctx> {
-    Ok(Ctx::new(state, s.principal.clone()).await?)
 }
 
 /// Whether htmx sent the request (it then wants a fragment, not a page).

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use domain::dynamic::{self, UserRef, DYNAMIC_GROUP_SCHEMA};
 use domain::{Load, ResourceKind, Scope};
-use serde_json::{json, Value};
+use serde_json::json;
 use server::etag::Preconditions;
 use server::scim::service::Ctx;
 use server::AppState;
@@ -22,38 +22,12 @@ use crate::session::Session;
 /// Example users a preview names per side.
 const EXAMPLES: usize = 5;
 
-/// A rule's parse error, pointed at: the line it is on, and a caret line under its span.
-pub struct RuleError {
-    pub message: String,
-    /// 1-based.
-    pub line_no: usize,
-    pub line: String,
-    pub caret: String,
-}
+/// A rule's parse error, pointed at.
+pub type RuleError = crate::page::Located;
 
-/// Where a parse error is in `text`, as `cli`'s `lang::Located` prints it (columns in
-/// characters; a span over several lines is underlined to the end of its first line).
+/// Where a rule's parse error is in `text`.
 pub fn locate(text: &str, e: &group_rules::ParseError) -> RuleError {
-    let start = e.span.start.min(text.len());
-    let before = text.get(..start).unwrap_or(text);
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text
-        .get(start..)
-        .and_then(|rest| rest.find('\n'))
-        .map_or(text.len(), |i| start + i);
-    let line = text.get(line_start..line_end).unwrap_or_default();
-    let column = text.get(line_start..start).map_or(0, |s| s.chars().count());
-    let width = text
-        .get(start..e.span.end.clamp(start, line_end))
-        .map_or(0, |s| s.chars().count())
-        .max(1);
-    RuleError {
-        message: e.message.clone(),
-        line_no: before.matches('\n').count() + 1,
-        // Tabs would move the caret; one space each keeps the columns.
-        line: line.replace('\t', " "),
-        caret: format!("{}{}", " ".repeat(column), "^".repeat(width)),
-    }
+    crate::page::locate(text, e.span.start, e.span.end, &e.message)
 }
 
 /// What saving the rule would do.
@@ -202,15 +176,6 @@ pub async fn preview(
     }
 }
 
-fn rule_patch(rule: Option<&str>) -> Value {
-    let path = format!("{DYNAMIC_GROUP_SCHEMA}:membershipRule");
-    let op = match rule {
-        Some(rule) => json!({ "op": "replace", "path": path, "value": rule }),
-        None => json!({ "op": "remove", "path": path }),
-    };
-    json!({ "schemas": [scim_proto::PATCH_OP], "Operations": [op] })
-}
-
 /// A write's client error (shown on the form, with `status`), or the error page for the rest.
 fn form_error(e: server::ApiError) -> UiResult<(StatusCode, String)> {
     let (status, _, _) = e.parts();
@@ -238,7 +203,7 @@ pub async fn save(
         ctx.patch(
             ResourceKind::Group,
             &id,
-            &rule_patch(Some(&text)),
+            &server::groups::rule_patch(Some(&text)),
             &Preconditions::default(),
             Load::NONE,
         )
@@ -268,7 +233,7 @@ pub async fn remove(
     ctx.patch(
         ResourceKind::Group,
         &id,
-        &rule_patch(None),
+        &server::groups::rule_patch(None),
         &Preconditions::default(),
         Load::NONE,
     )

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use server::etag::{Precondition, Preconditions};
 use server::AppState;
 
-use super::{ctx, show, text_at};
+use super::{ctx, json_text, show};
 use crate::form::{Fields, Posted};
 use crate::page::{message_of, see_other, seg, UiError, UiResult};
 
@@ -41,19 +41,19 @@ fn work_email(body: &Value) -> Option<String> {
                 .and_then(Value::as_str)
                 .is_some_and(|t| t.eq_ignore_ascii_case("work"))
         })
-        .map(|e| text_at(e, &["value"]))
+        .map(|e| json_text(e, &["value"]))
 }
 
 impl EditForm {
     pub fn of(user: &StoredResource) -> EditForm {
         let body = Value::Object(user.body.clone());
         EditForm {
-            display_name: text_at(&body, &["displayName"]),
-            given_name: text_at(&body, &["name", "givenName"]),
-            family_name: text_at(&body, &["name", "familyName"]),
-            title: text_at(&body, &["title"]),
+            display_name: json_text(&body, &["displayName"]),
+            given_name: json_text(&body, &["name", "givenName"]),
+            family_name: json_text(&body, &["name", "familyName"]),
+            title: json_text(&body, &["title"]),
             work_email: work_email(&body).unwrap_or_default(),
-            department: text_at(&body, &[ENTERPRISE, "department"]),
+            department: json_text(&body, &[ENTERPRISE, "department"]),
             active: (body.get("active").and_then(Value::as_bool) != Some(false)).to_string(),
             version: user.version.to_string(),
         }

@@ -8,7 +8,7 @@ use domain::ResourceKind;
 use serde_json::Value;
 use server::AppState;
 
-use super::{active_of, text_at};
+use super::{active_of, json_text};
 use crate::page::{render, seg, Chrome, UiResult};
 use crate::pages::listing::{search, Kind, ListParams, Listing};
 use crate::session::Session;
@@ -32,11 +32,11 @@ struct UserRow {
 impl UserRow {
     fn of(v: &Value) -> UserRow {
         UserRow {
-            id: seg(&text_at(v, &["id"])),
-            user_name: text_at(v, &["userName"]),
-            display_name: text_at(v, &["displayName"]),
+            id: seg(&json_text(v, &["id"])),
+            user_name: json_text(v, &["userName"]),
+            display_name: json_text(v, &["displayName"]),
             active: active_of(v),
-            department: text_at(v, &[scim_proto::ENTERPRISE_USER_SCHEMA, "department"]),
+            department: json_text(v, &[scim_proto::ENTERPRISE_USER_SCHEMA, "department"]),
         }
     }
 }

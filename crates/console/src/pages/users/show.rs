@@ -11,7 +11,7 @@ use server::scim::service::Ctx;
 use server::AppState;
 
 use super::edit::EditForm;
-use super::{active_of, base_url, ctx, text_at};
+use super::{active_of, base_url, ctx, json_text};
 use crate::page::{render, seg, short_time, Chrome, UiResult};
 use crate::session::Session;
 
@@ -88,16 +88,16 @@ impl UserView {
                 items
                     .iter()
                     .map(|e| Email {
-                        value: text_at(e, &["value"]),
-                        kind: text_at(e, &["type"]),
+                        value: json_text(e, &["value"]),
+                        kind: json_text(e, &["type"]),
                         primary: e.get("primary").and_then(Value::as_bool) == Some(true),
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let manager_id = text_at(&v, &[ENTERPRISE, "manager", "value"]);
+        let manager_id = json_text(&v, &[ENTERPRISE, "manager", "value"]);
         let manager = (!manager_id.is_empty()).then(|| {
-            let written = text_at(&v, &[ENTERPRISE, "manager", "displayName"]);
+            let written = json_text(&v, &[ENTERPRISE, "manager", "displayName"]);
             let name = manager_name
                 .or((!written.is_empty()).then_some(written))
                 .unwrap_or_else(|| manager_id.clone());
@@ -109,16 +109,16 @@ impl UserView {
         UserView {
             id_q: seg(&id),
             id,
-            user_name: text_at(&v, &["userName"]),
-            display_name: text_at(&v, &["displayName"]),
-            given_name: text_at(&v, &["name", "givenName"]),
-            family_name: text_at(&v, &["name", "familyName"]),
-            title: text_at(&v, &["title"]),
-            external_id: text_at(&v, &["externalId"]),
+            user_name: json_text(&v, &["userName"]),
+            display_name: json_text(&v, &["displayName"]),
+            given_name: json_text(&v, &["name", "givenName"]),
+            family_name: json_text(&v, &["name", "familyName"]),
+            title: json_text(&v, &["title"]),
+            external_id: json_text(&v, &["externalId"]),
             active: active_of(&v),
             emails,
-            department: text_at(&v, &[ENTERPRISE, "department"]),
-            employee_number: text_at(&v, &[ENTERPRISE, "employeeNumber"]),
+            department: json_text(&v, &[ENTERPRISE, "department"]),
+            employee_number: json_text(&v, &[ENTERPRISE, "employeeNumber"]),
             manager,
             groups,
             created,
